@@ -1,0 +1,32 @@
+"""Differentiable operations: each one's forward and backward side by side."""
+
+from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
+from .loss import CrossEntropy, LogSoftmax, Softmax
+from .matmul import MatMul
+from .movement import Reshape, Transpose
+from .op import Op
+from .reduce import Max, Mean, Sum
+
+__all__ = [
+    "Add",
+    "CrossEntropy",
+    "Div",
+    "Exp",
+    "Log",
+    "LogSoftmax",
+    "MatMul",
+    "Max",
+    "Mean",
+    "Mul",
+    "Neg",
+    "Op",
+    "Pow",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Softmax",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Transpose",
+]

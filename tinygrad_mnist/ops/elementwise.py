@@ -1,0 +1,145 @@
+"""Elementwise operations with NumPy broadcasting.
+
+Backward returns gradients in the *output's* shape; the engine sums each one back
+to its input's shape (``tensor.unbroadcast``), so broadcasting lives in one place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .op import Op
+
+
+def check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    """Raise a ValueError naming the op and both shapes when they cannot broadcast."""
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+class Add(Op):
+    def forward(self, a, b):
+        check_broadcast("add", a, b)
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Op):
+    def forward(self, a, b):
+        check_broadcast("sub", a, b)
+        return a - b
+
+    def backward(self, grad):
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+
+class Mul(Op):
+    def forward(self, a, b):
+        check_broadcast("mul", a, b)
+        self.save(a, b)
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved
+        return (
+            grad * b if self.needs_input_grad[0] else None,
+            grad * a if self.needs_input_grad[1] else None,
+        )
+
+
+class Div(Op):
+    def forward(self, a, b):
+        check_broadcast("div", a, b)
+        self.save(a, b)
+        return a / b
+
+    def backward(self, grad):
+        a, b = self.saved
+        grad_a = grad / b
+        return (
+            grad_a if self.needs_input_grad[0] else None,
+            -grad_a * a / b if self.needs_input_grad[1] else None,
+        )
+
+
+class Neg(Op):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class Pow(Op):
+    """``x ** exponent`` for a Python-number exponent."""
+
+    def __init__(self, exponent: float) -> None:
+        super().__init__()
+        self.exponent = exponent
+
+    def forward(self, x):
+        self.save(x)
+        return x**self.exponent
+
+    def backward(self, grad):
+        (x,) = self.saved
+        return (grad * self.exponent * x ** (self.exponent - 1),)
+
+
+class Exp(Op):
+    def forward(self, x):
+        out = np.exp(x)
+        self.save(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * out,)
+
+
+class Log(Op):
+    def forward(self, x):
+        self.save(x)
+        return np.log(x)
+
+    def backward(self, grad):
+        (x,) = self.saved
+        return (grad / x,)
+
+
+class ReLU(Op):
+    def forward(self, x):
+        out = np.maximum(x, 0)
+        self.save(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * (out > 0),)
+
+
+class Sigmoid(Op):
+    def forward(self, x):
+        # 1 / (1 + exp(-x)) without overflow for large negative x.
+        out = np.exp(-np.logaddexp(0, -x))
+        self.save(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * out * (1 - out),)
+
+
+class Tanh(Op):
+    def forward(self, x):
+        out = np.tanh(x)
+        self.save(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * (1 - out * out),)

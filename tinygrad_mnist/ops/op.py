@@ -1,0 +1,57 @@
+"""The contract every differentiable operation follows.
+
+An ``Op`` is one node of the recorded graph. ``forward`` maps input arrays to one
+output array and keeps in ``self.saved`` what ``backward`` will need; ``backward``
+maps the gradient of the output to one gradient per input (``None`` where an input
+needs none). Ops never see a ``Tensor``: the engine in ``tensor.py`` records them,
+reduces each returned gradient to its input's shape, and frees ``saved`` after use.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+
+class Op:
+    """Base class of all recorded operations (one instance per use in a graph)."""
+
+    def __init__(self) -> None:
+        #: Set by the engine before ``forward``: which inputs need a gradient.
+        self.needs_input_grad: tuple[bool, ...] = ()
+        #: Arrays kept for ``backward``; ``None`` once released.
+        self.saved: tuple[Any, ...] | None = ()
+        #: Graph edges, one per input: the Op that made it, or the leaf Tensor itself.
+        self.parents: tuple[Any, ...] = ()
+        self.out_shape: tuple[int, ...] = ()
+        self.out_dtype: np.dtype = np.dtype(np.float32)
+        #: A weak reference to the output tensor once it called ``retain_grad()``.
+        self.retained: weakref.ref | None = None
+
+    @property
+    def name(self) -> str:
+        """The op's name as shown in reprs, errors and graph pictures."""
+        return type(self).__name__
+
+    def save(self, *arrays: Any) -> None:
+        """Keep what backward needs; skipped by ops when no input needs a gradient."""
+        self.saved = arrays
+
+    def forward(self, *inputs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Drop the saved arrays; the graph's structure stays for drawing."""
+        self.saved = None
+
+    @property
+    def released(self) -> bool:
+        return self.saved is None
+
+    def __repr__(self) -> str:
+        return f"<{self.name} -> {self.out_shape} {self.out_dtype}>"

@@ -1,0 +1,375 @@
+"""The Tensor and the reverse-mode autodiff engine.
+
+A Tensor wraps an ``np.ndarray``. Every op applied to a tensor that requires a
+gradient records an ``Op`` node whose ``parents`` point at the nodes (or leaf
+tensors) it consumed. The graph holds only leaves and what ops saved, never the
+intermediate tensors themselves, so memory falls as soon as user code drops them.
+``backward()`` walks the nodes in reverse topological order, sums each gradient
+back to its input's shape, and accumulates into the leaves' ``.grad``.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import numpy as np
+
+from . import ops
+from .ops import Op
+
+ArrayLike = Any
+F = TypeVar("F", bound=Callable[..., Any])
+
+_grad_enabled = True
+
+
+class no_grad:  # noqa: N801 - PyTorch's name
+    """Context manager and decorator: ops inside record no graph (evaluation, updates)."""
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are being recorded right now (False inside ``no_grad``)."""
+    return _grad_enabled
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a gradient back to ``shape``: over extra leading axes and over axes that were 1.
+
+    This is the one place broadcasting is undone; the engine applies it to every edge.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def topological_order(root: Op) -> list[Op]:
+    """Every op reachable from ``root``, each after all ops that consume its output.
+
+    Iterative (no recursion limit): the root comes first, leaves' consumers last.
+    Both ``backward()`` and the graph pictures walk this order.
+    """
+    order: list[Op] = []
+    visited = {id(root)}
+    stack: list[tuple[Op, Iterator[Any]]] = [(root, iter(root.parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if isinstance(parent, Op) and id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, iter(parent.parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
+    """Convert user data: float arrays keep their dtype, Python numbers and lists become float32."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray | np.generic):
+        array = np.asarray(value)
+        return array if dtype is None else array.astype(dtype, copy=False)
+    return np.asarray(value, dtype=np.float32 if dtype is None else dtype)
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for ``backward()``."""
+
+    __array_priority__ = 1000  # make ``ndarray * Tensor`` call Tensor.__rmul__
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
+        self.data: np.ndarray = _as_array(data, dtype)
+        self.grad: Tensor | None = None
+        self._op: Op | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
+
+    # ----- recording --------------------------------------------------------------
+
+    @staticmethod
+    def _apply(op: Op, *inputs: Tensor) -> Tensor:
+        """Run ``op`` forward on the inputs' arrays and record it if a gradient is needed."""
+        needs = tuple(t.requires_grad for t in inputs)
+        record = _grad_enabled and any(needs)
+        op.needs_input_grad = needs if record else (False,) * len(inputs)
+        out = Tensor(op.forward(*(t.data for t in inputs)))
+        if record:
+            op.parents = tuple(t if t._op is None else t._op for t in inputs)
+            op.out_shape, op.out_dtype = out.data.shape, out.data.dtype
+            out._op = op
+            out.requires_grad = True
+        return out
+
+    def _lift(self, other: ArrayLike) -> Tensor:
+        """Turn a Python number or array on the other side of an op into a constant tensor.
+
+        Numbers take a float tensor's dtype, so ``x * np.float64(0.5)`` never upcasts float32.
+        """
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, int | float | np.number) and np.issubdtype(self.data.dtype, np.floating):
+            return Tensor(np.asarray(other, dtype=self.data.dtype))
+        return Tensor(other)
+
+    # ----- backward ---------------------------------------------------------------
+
+    def backward(self, gradient: ArrayLike | None = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` that requires it.
+
+        ``gradient`` is the upstream gradient; it may be left out only for a
+        single-element tensor. The saved arrays are freed afterwards unless
+        ``retain_graph=True``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no graph; "
+                "create its inputs with requires_grad=True (and not inside no_grad())"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be created implicitly only for a single-element "
+                    f"tensor, this one has shape {self.shape}; pass gradient= of that shape"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = _as_array(gradient, self.data.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: gradient has shape {seed.shape}, expected {self.shape}")
+        if self._op is None:
+            self._accumulate(seed)
+            return
+        grads: dict[int, np.ndarray] = {id(self._op): seed}
+        for op in topological_order(self._op):
+            grad = grads.pop(id(op))
+            if op.released:
+                raise RuntimeError(
+                    f"backward: the graph through {op.name} was already freed by an earlier "
+                    "backward(); pass retain_graph=True to the first call to go through it twice"
+                )
+            if op.retained is not None and (kept := op.retained()) is not None:
+                kept._accumulate(grad)
+            for parent, needs, parent_grad in zip(op.parents, op.needs_input_grad, op.backward(grad), strict=True):
+                if not needs or parent_grad is None:
+                    continue
+                if isinstance(parent, Tensor):
+                    parent._accumulate(unbroadcast(parent_grad, parent.shape).astype(parent.dtype, copy=False))
+                else:
+                    parent_grad = unbroadcast(parent_grad, parent.out_shape).astype(parent.out_dtype, copy=False)
+                    previous = grads.get(id(parent))
+                    # Out of place: the same array may have been handed to several parents.
+                    grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+            if not retain_graph:
+                op.release()
+
+    def _accumulate(self, grad: np.ndarray) -> None:
+        """Add to ``.grad`` (PyTorch semantics: ``None`` until the first backward)."""
+        if self.grad is None:
+            self.grad = Tensor(grad if grad.flags.writeable else grad.copy())
+        else:
+            self.grad.data = self.grad.data + grad
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during the next backward."""
+        if self._op is not None:
+            self._op.retained = weakref.ref(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark a leaf tensor as wanting a gradient; returns self."""
+        if self._op is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: a non-leaf tensor cannot stop requiring grad; use detach()")
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(f"only floating-point tensors can require gradients, this one is {self.data.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    @property
+    def grad_fn(self) -> Op | None:
+        """The op that produced this tensor, ``None`` for leaves."""
+        return self._op
+
+    # ----- plain-array views ------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def item(self) -> float | int:
+        """The value of a single-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a single-element tensor has one value, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        """Indices of the maxima (no gradient): ``logits.argmax(1)`` gives class ids."""
+        return Tensor(np.argmax(self.data, axis=axis))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="Tensor(")
+        extra = f", dtype={self.dtype}"
+        if self._op is not None:
+            extra += f", grad_fn={self._op.name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # ----- arithmetic -------------------------------------------------------------
+
+    def __add__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Add(), self, self._lift(other))
+
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Add(), self._lift(other), self)
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Sub(), self, self._lift(other))
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Sub(), self._lift(other), self)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Mul(), self, self._lift(other))
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Mul(), self._lift(other), self)
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Div(), self, self._lift(other))
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.Div(), self._lift(other), self)
+
+    def __neg__(self) -> Tensor:
+        return Tensor._apply(ops.Neg(), self)
+
+    def __pow__(self, exponent: float) -> Tensor:
+        if not isinstance(exponent, int | float):
+            raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
+        return Tensor._apply(ops.Pow(exponent), self)
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.MatMul(), self, self._lift(other))
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._apply(ops.MatMul(), self._lift(other), self)
+
+    def matmul(self, other: ArrayLike) -> Tensor:
+        return self @ other
+
+    # ----- elementwise functions --------------------------------------------------
+
+    def relu(self) -> Tensor:
+        return Tensor._apply(ops.ReLU(), self)
+
+    def sigmoid(self) -> Tensor:
+        return Tensor._apply(ops.Sigmoid(), self)
+
+    def tanh(self) -> Tensor:
+        return Tensor._apply(ops.Tanh(), self)
+
+    def exp(self) -> Tensor:
+        return Tensor._apply(ops.Exp(), self)
+
+    def log(self) -> Tensor:
+        return Tensor._apply(ops.Log(), self)
+
+    # ----- reductions -------------------------------------------------------------
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._apply(ops.Sum(axis, keepdims), self)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._apply(ops.Mean(axis, keepdims), self)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._apply(ops.Max(axis, keepdims), self)
+
+    # ----- movement ---------------------------------------------------------------
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        target = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+        return Tensor._apply(ops.Reshape(target), self)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """Permute axes (all reversed when none are given, like ``.T``)."""
+        return Tensor._apply(ops.Transpose(axes or None), self)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return self.transpose()
+
+    # ----- softmax and loss -------------------------------------------------------
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return Tensor._apply(ops.Softmax(axis), self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return Tensor._apply(ops.LogSoftmax(axis), self)
+
+    def cross_entropy(self, target: ArrayLike) -> Tensor:
+        """Mean softmax cross-entropy of these (batch, classes) logits; see ``cross_entropy``."""
+        return cross_entropy(self, target)
+
+
+def cross_entropy(logits: Tensor, target: ArrayLike) -> Tensor:
+    """Mean over the batch of the softmax cross-entropy, fused for stability and speed.
+
+    ``target`` holds class ids, shape (m,), or one-hot rows, shape (m, C). The
+    gradient with respect to the logits is ``(softmax(logits) - onehot) / m``.
+    """
+    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    return Tensor._apply(ops.CrossEntropy(target_array), logits)
