@@ -352,6 +352,10 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
         return self.transpose()
 
+    def flatten(self, start_dim: int = 1) -> Tensor:
+        """Merge all axes from ``start_dim`` on into one: (m, 1, 28, 28) -> (m, 784)."""
+        return self.reshape(*self.shape[:start_dim], -1)
+
     # ----- softmax and loss -------------------------------------------------------
 
     def softmax(self, axis: int = -1) -> Tensor:
