@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the notebook's code, kept as plain NumPy
 
 import notebook_reference as nb  # noqa: E402
-
 from tinygrad_mnist import Tensor  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "data" / "mnist" / "train.csv.gz"

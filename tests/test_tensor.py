@@ -23,7 +23,7 @@ def test_arrays_keep_their_float_dtype_and_python_data_becomes_float32():
 
 FLOAT32_PROGRAMS = {
     "arithmetic": lambda t: ((t + 1) * 2.5 - np.float64(0.5) / (t * t + 1) + 3 - t) ** 2,
-    "unary": lambda t: (t.exp() + t.sigmoid() + t.tanh() + t.relu() + (t * t + 1).log()),
+    "unary": lambda t: t.exp() + t.sigmoid() + t.tanh() + t.relu() + (t * t + 1).log(),
     "reductions": lambda t: t.sum(axis=0, keepdims=True) + t.mean() + t.max(axis=-1, keepdims=True),
     "movement": lambda t: t.reshape(-1).reshape(*t.shape).T.T,
     "softmax": lambda t: t.softmax(-1) + t.log_softmax(-1) * np.float64(2.0),
@@ -94,7 +94,7 @@ def test_retain_graph_allows_a_second_pass_and_release_forbids_it():
     y.backward(retain_graph=True)
     y.backward()
     np.testing.assert_allclose(x.grad.data, 2 * (np.exp(x.data) * (x.data + 1)))
-    with pytest.raises(RuntimeError, match="already freed.*retain_graph=True"):
+    with pytest.raises(RuntimeError, match=r"already freed.*retain_graph=True"):
         y.backward()
 
 
@@ -221,13 +221,18 @@ def test_repr_shows_values_dtype_and_origin():
 @pytest.mark.parametrize(
     "program, message",
     [
-        (lambda: Tensor(np.ones((5, 784))) @ Tensor(np.ones((785, 10))),
-         r"matmul: \(5, 784\) @ \(785, 10\): inner dimensions 784 and 785 differ"),
+        (
+            lambda: Tensor(np.ones((5, 784))) @ Tensor(np.ones((785, 10))),
+            r"matmul: \(5, 784\) @ \(785, 10\): inner dimensions 784 and 785 differ",
+        ),
         (lambda: Tensor(np.ones((2, 3))) + Tensor(np.ones(4)), r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"),
         (lambda: Tensor(np.ones(3)) @ Tensor(np.ones(3)), r"matmul: \(3,\) @ \(3,\): only 2-D"),
         (lambda: Tensor(np.ones(6)).reshape(4), r"reshape: cannot reshape \(6,\) \(6 elements\) into \(4,\)"),
         (lambda: Tensor(np.ones((2, 3))).sum(axis=2), "axis 2 is out of range for a tensor with 2 dimensions"),
-        (lambda: Tensor(np.ones((2, 3))).cross_entropy(np.array([0, 3])), "target 3 at row 1 is not a class id in 0..2"),
+        (
+            lambda: Tensor(np.ones((2, 3))).cross_entropy(np.array([0, 3])),
+            r"target 3 at row 1 is not a class id in 0\.\.2",
+        ),
         (lambda: Tensor(np.ones((2, 3))).cross_entropy(np.array([0])), "2 rows of logits but 1 targets"),
     ],
 )
