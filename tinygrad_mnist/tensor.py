@@ -356,6 +356,35 @@ class Tensor:
         """Merge all axes from ``start_dim`` on into one: (m, 1, 28, 28) -> (m, 784)."""
         return self.reshape(*self.shape[:start_dim], -1)
 
+    # ----- convolution and pooling (NCHW) ---------------------------------------------
+
+    def conv2d(
+        self,
+        weight: Tensor,
+        bias: Tensor | None = None,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+    ) -> Tensor:
+        """2-D convolution of (N, C_in, H, W) images with a (C_out, C_in, kh, kw) weight."""
+        inputs = (self, weight) if bias is None else (self, weight, bias)
+        return Tensor._apply(ops.Conv2d(stride, padding), *inputs)
+
+    def max_pool2d(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> Tensor:
+        return Tensor._apply(ops.MaxPool2d(kernel_size, stride, padding), self)
+
+    def avg_pool2d(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> Tensor:
+        return Tensor._apply(ops.AvgPool2d(kernel_size, stride, padding), self)
+
     # ----- softmax and loss -------------------------------------------------------
 
     def softmax(self, axis: int = -1) -> Tensor:

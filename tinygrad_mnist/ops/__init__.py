@@ -1,5 +1,6 @@
 """Differentiable operations: each one's forward and backward side by side."""
 
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
 from .loss import CrossEntropy, LogSoftmax, Softmax
 from .matmul import MatMul
@@ -9,6 +10,8 @@ from .reduce import Max, Mean, Sum
 
 __all__ = [
     "Add",
+    "AvgPool2d",
+    "Conv2d",
     "CrossEntropy",
     "Div",
     "Exp",
@@ -16,6 +19,7 @@ __all__ = [
     "LogSoftmax",
     "MatMul",
     "Max",
+    "MaxPool2d",
     "Mean",
     "Mul",
     "Neg",
