@@ -1,0 +1,112 @@
+"""Where the data comes from: ``--data``, else ``$TINYGRAD_MNIST_DATA``, else ``data/train.csv``, else MNIST downloaded.
+
+``find_data`` makes the choice and says why in ``DataSource.reason``, so the command
+line can tell the user what it is training on. A path given may be a Kaggle CSV file,
+a folder holding Kaggle's ``train.csv``, or a folder of MNIST-style IDX files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .download import download
+from .errors import DataError
+from .idx import idx_split_files, load_idx_folder
+from .kaggle import load_kaggle_csv, load_kaggle_train
+
+DATA_ENV = "TINYGRAD_MNIST_DATA"
+KAGGLE_NAMES = ("train.csv", "train.csv.gz")
+KAGGLE_TEST_NAMES = ("test.csv", "test.csv.gz")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """The data chosen: its layout, its training and test locations, and why it was chosen.
+
+    For Kaggle's layout ``train`` and ``test`` are CSV files (``test`` is None when
+    there is no test.csv beside train.csv); for IDX both are the folder.
+    """
+
+    layout: Literal["kaggle", "idx"]
+    train: Path
+    test: Path | None
+    reason: str
+
+    def __str__(self) -> str:
+        test = "" if self.test is None or self.test == self.train else f" and {self.test}"
+        return f"{self.layout} data: {self.train}{test} ({self.reason})"
+
+    def load_train(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training images ``(m, 784)`` uint8 and labels ``(m,)`` int64."""
+        if self.layout == "idx":
+            return load_idx_folder(self.train, "train")
+        return load_kaggle_train(self.train)
+
+    def load_test(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Test images, and their labels where the test set has them (IDX does, Kaggle's test.csv does not)."""
+        if self.test is None:
+            fix = f"Put Kaggle's test.csv beside {self.train.name}, or pass the test file explicitly"
+            raise DataError("has no test.csv beside it", path=self.train, fix=fix)
+        if self.layout == "idx":
+            return load_idx_folder(self.test, "test")
+        return load_kaggle_csv(self.test)
+
+
+def find_data(
+    data: str | Path | None = None,
+    *,
+    cwd: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cache_dir: str | Path | None = None,
+    mirror: str | None = None,
+    progress: bool = True,
+) -> DataSource:
+    """Choose the data, and say why in the result's ``reason``.
+
+    First match wins: ``data`` if given; else ``$TINYGRAD_MNIST_DATA``; else
+    ``data/train.csv`` (or .gz) under ``cwd``; else MNIST, downloaded into the cache
+    unless already there (``download("mnist", cache_dir, mirror=mirror)``). ``cwd`` and
+    ``environ`` default to the process's own; they are parameters so the choice can be tested.
+    """
+    environ = os.environ if environ is None else environ
+    if data is not None:
+        return _source_at(Path(data), "given with --data")
+    if environ.get(DATA_ENV):
+        return _source_at(Path(environ[DATA_ENV]), f"from ${DATA_ENV}")
+    local = Path.cwd() if cwd is None else Path(cwd)
+    for name in KAGGLE_NAMES:
+        if (local / "data" / name).is_file():
+            return _kaggle_source(local / "data" / name, f"found data/{name} in {local}")
+    folder = download("mnist", cache_dir, mirror=mirror, progress=progress)
+    reason = f"no --data, no ${DATA_ENV} and no data/train.csv here, so MNIST was downloaded into {folder}"
+    return DataSource("idx", folder, folder, reason)
+
+
+def _source_at(path: Path, reason: str) -> DataSource:
+    """The data at a path someone gave: a Kaggle CSV, a folder with train.csv, or a folder of IDX files."""
+    if not path.exists():
+        raise DataError(f"no such file or folder ({reason})", path=path, fix="Pass a Kaggle train.csv or its folder")
+    if path.is_file() and "-ubyte" in path.name:  # one of MNIST's IDX files: take its folder
+        return _source_at(path.parent, reason)
+    if path.is_file():
+        return _kaggle_source(path, reason)
+    for name in KAGGLE_NAMES:
+        if (path / name).is_file():
+            return _kaggle_source(path / name, reason)
+    try:
+        idx_split_files(path, "train")
+    except DataError:
+        fix = "Pass a folder with Kaggle's train.csv, or MNIST's train-images-idx3-ubyte.gz and its labels"
+        raise DataError(f"holds no training data ({reason})", path=path, fix=fix) from None
+    return DataSource("idx", path, path, reason)
+
+
+def _kaggle_source(train: Path, reason: str) -> DataSource:
+    tests = [train.parent / name for name in KAGGLE_TEST_NAMES if (train.parent / name).is_file()]
+    return DataSource("kaggle", train, tests[0] if tests else None, reason)

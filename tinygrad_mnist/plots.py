@@ -1,0 +1,188 @@
+"""Pictures of a training run and of its mistakes, written as PNG files; nothing opens a window.
+
+The notebook's two figures (cost per iteration, train vs dev accuracy), a grid of
+digits with their labels and predictions (the notebook's ``plot_digit``, for many),
+the confusion matrix, and the digits the model got wrong most confidently. Figures
+are plain ``matplotlib.figure.Figure`` objects (no pyplot, so no global state and
+no GUI backend) saved atomically. Each function writes its PNG and returns the
+figure, so a test or a notebook can look inside. Inputs are plain lists and arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+
+from .data.files import atomic_write
+
+RIGHT, WRONG = "black", "tab:red"
+
+
+def plot_cost(
+    costs: ArrayLike,
+    path: str | Path,
+    *,
+    steps: ArrayLike | None = None,
+    dev_costs: ArrayLike | None = None,
+    title: str = "Cost per iteration",
+) -> Figure:
+    """Training cost (and dev cost, if given) against the iteration it was recorded at."""
+    costs = np.asarray(costs, dtype=np.float64)
+    x = _steps(steps, len(costs))
+    figure = Figure(figsize=(5, 4), layout="constrained")
+    axes = figure.subplots()
+    axes.plot(x, costs, label="train")
+    if dev_costs is not None:
+        axes.plot(x, _same_length(dev_costs, len(costs), "dev costs"), label="dev")
+        axes.legend()
+    axes.set(xlabel="iteration", ylabel="cost", title=title)
+    return _save(figure, path)
+
+
+def plot_accuracy(
+    train_accuracy: ArrayLike,
+    dev_accuracy: ArrayLike,
+    path: str | Path,
+    *,
+    steps: ArrayLike | None = None,
+    title: str = "Train vs dev accuracy",
+) -> Figure:
+    """Train and dev accuracy against the iteration they were measured at: the gap shows overfitting."""
+    train_accuracy = np.asarray(train_accuracy, dtype=np.float64)
+    dev_accuracy = _same_length(dev_accuracy, len(train_accuracy), "dev accuracies")
+    x = _steps(steps, len(train_accuracy))
+    figure = Figure(figsize=(5, 4), layout="constrained")
+    axes = figure.subplots()
+    axes.plot(x, train_accuracy, label="train")
+    axes.plot(x, dev_accuracy, label="dev")
+    axes.set(xlabel="iteration", ylabel="accuracy", title=title)
+    axes.legend()
+    return _save(figure, path)
+
+
+def plot_digits(
+    images: ArrayLike,
+    path: str | Path,
+    *,
+    labels: ArrayLike | None = None,
+    predictions: ArrayLike | None = None,
+    columns: int = 10,
+    title: str | None = None,
+) -> Figure:
+    """A grid of digits titled with their labels and predictions; wrong predictions in red.
+
+    ``images`` are flat ``(m, 784)`` or square ``(m, 28, 28)`` / ``(m, 1, 28, 28)``.
+    """
+    images = np.asarray(images)
+    if labels is not None:
+        labels = _same_length(labels, len(images), "labels")
+    if predictions is not None:
+        predictions = _same_length(predictions, len(images), "predictions")
+    titles, colours = [], []
+    for i in range(len(images)):
+        parts = [] if labels is None else [f"label {labels[i]}"]
+        parts += [] if predictions is None else [f"predicted {predictions[i]}"]
+        titles.append("\n".join(parts))
+        wrong = labels is not None and predictions is not None and labels[i] != predictions[i]
+        colours.append(WRONG if wrong else RIGHT)
+    return _save(_digit_grid(images, titles, colours, columns, title), path)
+
+
+def plot_confusion_matrix(
+    matrix: ArrayLike, path: str | Path, *, title: str = "Confusion matrix (rows: true, columns: predicted)"
+) -> Figure:
+    """A square matrix ``matrix[true, predicted]`` of counts (or rates), shaded and annotated with each value."""
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"a confusion matrix is square, got shape {matrix.shape}")
+    classes = np.arange(len(matrix))
+    figure = Figure(figsize=(6, 5.5), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes)
+    axes.set(xticks=classes, yticks=classes, xlabel="predicted", ylabel="true", title=title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    style = "d" if np.issubdtype(matrix.dtype, np.integer) else ".2f"  # counts, or rates if normalised
+    for (true, predicted), count in np.ndenumerate(matrix):
+        colour = "white" if count > threshold else "black"
+        axes.text(predicted, true, format(count, style), ha="center", va="center", color=colour, fontsize=7)
+    return _save(figure, path)
+
+
+def most_confident_errors(labels: ArrayLike, probabilities: ArrayLike, count: int = 16) -> np.ndarray:
+    """Indices of up to ``count`` misclassified rows, the most confident wrong prediction first.
+
+    ``probabilities`` is ``(m, classes)``; the prediction is its argmax and the
+    confidence its probability. Ties keep row order.
+    """
+    probabilities = np.asarray(probabilities)
+    labels = np.asarray(labels)
+    if probabilities.ndim != 2 or len(probabilities) != len(labels):
+        raise ValueError(f"probabilities must be (m, classes) for {len(labels)} labels, got {probabilities.shape}")
+    predictions = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predictions != labels)
+    confidence = probabilities[wrong, predictions[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")[:count]]
+
+
+def plot_confident_errors(
+    images: ArrayLike,
+    labels: ArrayLike,
+    probabilities: ArrayLike,
+    path: str | Path,
+    *,
+    count: int = 16,
+    columns: int = 8,
+) -> Figure:
+    """The ``count`` digits the model got wrong most confidently, each with its label, prediction and confidence."""
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    rows = most_confident_errors(labels, probabilities, count)
+    predictions = probabilities.argmax(axis=1)
+    titles = [f"label {labels[i]}\npredicted {predictions[i]} ({probabilities[i, predictions[i]]:.2f})" for i in rows]
+    title = "Most confident mistakes" if len(rows) else "No mistakes"
+    return _save(_digit_grid(np.asarray(images)[rows], titles, [WRONG] * len(rows), columns, title), path)
+
+
+def _steps(steps: ArrayLike | None, count: int) -> np.ndarray:
+    """The x values: the given steps (one per value), else 0, 1, 2, ..."""
+    return np.arange(count) if steps is None else _same_length(steps, count, "steps")
+
+
+def _same_length(values: ArrayLike, count: int, name: str) -> np.ndarray:
+    values = np.asarray(values)
+    if len(values) != count:
+        raise ValueError(f"{count} values but {len(values)} {name}")
+    return values
+
+
+def _digit_grid(
+    images: np.ndarray, titles: Sequence[str], colours: Sequence[str], columns: int, title: str | None
+) -> Figure:
+    """One small grey panel per image, in rows of ``columns``."""
+    images = np.asarray(images)
+    side = math.isqrt(images[0].size) if len(images) else 0
+    if len(images) and side * side != images[0].size:
+        raise ValueError(f"images must be square, got {images[0].size} pixels each")
+    columns = max(1, min(columns, len(images)))
+    rows = max(1, math.ceil(len(images) / columns))
+    figure = Figure(figsize=(1.3 * columns, 1.5 * rows + (0.4 if title else 0)), layout="constrained")
+    if title:
+        figure.suptitle(title)
+    for i, axes in enumerate(figure.subplots(rows, columns, squeeze=False).flat):
+        axes.set_axis_off()
+        if i < len(images):
+            axes.imshow(images[i].reshape(side, side), cmap="Greys")
+            axes.set_title(titles[i], color=colours[i], fontsize=8)
+    return figure
+
+
+def _save(figure: Figure, path: str | Path) -> Figure:
+    """Write the figure as a PNG, atomically, and return it."""
+    with atomic_write(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    return figure
