@@ -63,6 +63,13 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+def _fit(grad: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``grad`` summed back to ``shape`` and cast to ``dtype``; itself when it already fits."""
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape)
+    return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
 def topological_order(root: Op) -> list[Op]:
     """Every op reachable from ``root``, each after all ops that consume its output.
 
@@ -113,16 +120,26 @@ class Tensor:
 
     @staticmethod
     def _apply(op: Op, *inputs: Tensor) -> Tensor:
-        """Run ``op`` forward on the inputs' arrays and record it if a gradient is needed."""
-        needs = tuple(t.requires_grad for t in inputs)
-        record = _grad_enabled and any(needs)
-        op.needs_input_grad = needs if record else (False,) * len(inputs)
-        out = Tensor(op.forward(*(t.data for t in inputs)))
+        """Run ``op`` forward on the inputs' arrays and record it if a gradient is needed.
+
+        This runs once per op, so it is kept to a few attribute reads and writes.
+        """
+        needs = tuple([t.requires_grad for t in inputs])
+        record = _grad_enabled and True in needs
+        op.needs_input_grad = needs if record else (False,) * len(needs)
+        out = Tensor._wrap(op.forward(*[t.data for t in inputs]))
         if record:
-            op.parents = tuple(t if t._op is None else t._op for t in inputs)
+            op.parents = tuple([t if t._op is None else t._op for t in inputs])
             op.out_shape, op.out_dtype = out.data.shape, out.data.dtype
-            out._op = op
-            out.requires_grad = True
+            out._op, out.requires_grad = op, True
+        return out
+
+    @staticmethod
+    def _wrap(data: np.ndarray | np.generic) -> Tensor:
+        """A leaf tensor around an array the engine made: no conversion or checks, unlike ``__init__``."""
+        out = Tensor.__new__(Tensor)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad, out._op, out.requires_grad = None, None, False
         return out
 
     def _lift(self, other: ArrayLike) -> Tensor:
@@ -166,21 +183,23 @@ class Tensor:
             return
         grads: dict[int, np.ndarray] = {id(self._op): seed}
         for op in topological_order(self._op):
-            grad = grads.pop(id(op))
+            grad = grads.pop(id(op), None)
             if op.released:
                 raise RuntimeError(
                     f"backward: the graph through {op.name} was already freed by an earlier "
                     "backward(); pass retain_graph=True to the first call to go through it twice"
                 )
+            if grad is None:  # every consumer of this op's output returned None for it
+                continue
             if op.retained is not None and (kept := op.retained()) is not None:
                 kept._accumulate(grad)
             for parent, needs, parent_grad in zip(op.parents, op.needs_input_grad, op.backward(grad), strict=True):
                 if not needs or parent_grad is None:
                     continue
                 if isinstance(parent, Tensor):
-                    parent._accumulate(unbroadcast(parent_grad, parent.shape).astype(parent.dtype, copy=False))
+                    parent._accumulate(_fit(parent_grad, parent.data.shape, parent.data.dtype))
                 else:
-                    parent_grad = unbroadcast(parent_grad, parent.out_shape).astype(parent.out_dtype, copy=False)
+                    parent_grad = _fit(parent_grad, parent.out_shape, parent.out_dtype)
                     previous = grads.get(id(parent))
                     # Out of place: the same array may have been handed to several parents.
                     grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
@@ -190,7 +209,7 @@ class Tensor:
     def _accumulate(self, grad: np.ndarray) -> None:
         """Add to ``.grad`` (PyTorch semantics: ``None`` until the first backward)."""
         if self.grad is None:
-            self.grad = Tensor(grad if grad.flags.writeable else grad.copy())
+            self.grad = Tensor._wrap(grad if grad.flags.writeable else grad.copy())
         else:
             self.grad.data = self.grad.data + grad
 
@@ -396,6 +415,16 @@ class Tensor:
     def cross_entropy(self, target: ArrayLike) -> Tensor:
         """Mean softmax cross-entropy of these (batch, classes) logits; see ``cross_entropy``."""
         return cross_entropy(self, target)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` as one op: input (m, in), weight (out, in), bias (out,) or None.
+
+    Same values and gradients as the three-op expression, with one output-sized
+    array instead of two and a third of the bookkeeping.
+    """
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return Tensor._apply(ops.Linear(), *inputs)
 
 
 def cross_entropy(logits: Tensor, target: ArrayLike) -> Tensor:

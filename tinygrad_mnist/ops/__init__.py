@@ -2,6 +2,7 @@
 
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
+from .linear import Linear
 from .loss import CrossEntropy, LogSoftmax, Softmax
 from .matmul import MatMul
 from .movement import Reshape, Transpose
@@ -15,6 +16,7 @@ __all__ = [
     "CrossEntropy",
     "Div",
     "Exp",
+    "Linear",
     "Log",
     "LogSoftmax",
     "MatMul",

@@ -11,18 +11,21 @@ import numpy as np
 from .op import Op
 
 
-def check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
-    """Raise a ValueError naming the op and both shapes when they cannot broadcast."""
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+def broadcast_error(name: str, a: np.ndarray, b: np.ndarray) -> ValueError:
+    """The error for shapes that cannot broadcast, naming the op and both shapes.
+
+    Ops raise it when NumPy refuses, rather than checking first: the check would
+    cost more than the arithmetic on small arrays.
+    """
+    return ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together")
 
 
 class Add(Op):
     def forward(self, a, b):
-        check_broadcast("add", a, b)
-        return a + b
+        try:
+            return a + b
+        except ValueError:
+            raise broadcast_error("add", a, b) from None
 
     def backward(self, grad):
         return grad, grad
@@ -30,8 +33,10 @@ class Add(Op):
 
 class Sub(Op):
     def forward(self, a, b):
-        check_broadcast("sub", a, b)
-        return a - b
+        try:
+            return a - b
+        except ValueError:
+            raise broadcast_error("sub", a, b) from None
 
     def backward(self, grad):
         return grad, (-grad if self.needs_input_grad[1] else None)
@@ -39,9 +44,12 @@ class Sub(Op):
 
 class Mul(Op):
     def forward(self, a, b):
-        check_broadcast("mul", a, b)
+        try:
+            out = a * b
+        except ValueError:
+            raise broadcast_error("mul", a, b) from None
         self.save(a, b)
-        return a * b
+        return out
 
     def backward(self, grad):
         a, b = self.saved
@@ -53,9 +61,12 @@ class Mul(Op):
 
 class Div(Op):
     def forward(self, a, b):
-        check_broadcast("div", a, b)
+        try:
+            out = a / b
+        except ValueError:
+            raise broadcast_error("div", a, b) from None
         self.save(a, b)
-        return a / b
+        return out
 
     def backward(self, grad):
         a, b = self.saved
@@ -112,14 +123,18 @@ class Log(Op):
 
 
 class ReLU(Op):
+    """``max(x, 0)``. Backward keeps a one-byte mask, not the output: the output's
+    memory goes as soon as the next layer's backward is done with it."""
+
     def forward(self, x):
         out = np.maximum(x, 0)
-        self.save(out)
+        if self.needs_input_grad[0]:
+            self.save(out > 0)
         return out
 
     def backward(self, grad):
-        (out,) = self.saved
-        return (grad * (out > 0),)
+        (positive,) = self.saved
+        return (grad * positive,)
 
 
 class Sigmoid(Op):

@@ -47,24 +47,27 @@ class LogSoftmax(Op):
         return (grad - np.exp(out) * np.sum(grad, axis=self.axis, keepdims=True),)
 
 
-def one_hot_targets(target: np.ndarray, logits_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """Targets as an (m, C) array of probabilities: class ids are one-hot encoded.
+def class_ids(target: np.ndarray, logits_shape: tuple[int, ...]) -> np.ndarray | None:
+    """``target`` checked as one class id per row, or None when it is not 1-D integers (so: probabilities).
 
-    Raises a ValueError naming the shapes or the first bad class id.
+    Raises a ValueError naming the counts or the first bad class id.
     """
+    if target.ndim != 1 or not np.issubdtype(target.dtype, np.integer):
+        return None
     m, classes = logits_shape
-    if target.ndim == 1 and np.issubdtype(target.dtype, np.integer):
-        if target.shape[0] != m:
-            raise ValueError(f"cross_entropy: {m} rows of logits but {target.shape[0]} targets")
-        bad = np.flatnonzero((target < 0) | (target >= classes))
-        if bad.size:
-            raise ValueError(
-                f"cross_entropy: target {target[bad[0]]} at row {bad[0]} is not a class id in 0..{classes - 1}"
-            )
-        onehot = np.zeros(logits_shape, dtype=dtype)
-        onehot[np.arange(m), target] = 1
-        return onehot
+    if target.shape[0] != m:
+        raise ValueError(f"cross_entropy: {m} rows of logits but {target.shape[0]} targets")
+    bad = np.flatnonzero((target < 0) | (target >= classes))
+    if bad.size:
+        row = bad[0]
+        raise ValueError(f"cross_entropy: target {target[row]} at row {row} is not a class id in 0..{classes - 1}")
+    return target
+
+
+def probability_targets(target: np.ndarray, logits_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``target`` checked as one row of class probabilities (e.g. one-hot) per row of logits."""
     if target.shape != logits_shape:
+        m = logits_shape[0]
         raise ValueError(
             f"cross_entropy: logits {logits_shape} need class ids of shape ({m},) "
             f"or one-hot targets of shape {logits_shape}, got {target.shape}"
@@ -77,6 +80,7 @@ class CrossEntropy(Op):
 
     Backward is the notebook's ``dZ = AL - Y``, divided by the batch size m
     (for targets whose rows sum to 1; in general softmax * sum(target) - target).
+    Class ids are used as indices, never expanded to an (m, C) one-hot array.
     """
 
     def __init__(self, target: np.ndarray) -> None:
@@ -86,11 +90,13 @@ class CrossEntropy(Op):
     def forward(self, logits):
         if logits.ndim != 2:
             raise ValueError(f"cross_entropy: logits must be 2-D (batch, classes), got shape {logits.shape}")
-        target = one_hot_targets(self.target, logits.shape, logits.dtype)
+        ids = class_ids(self.target, logits.shape)
+        target = probability_targets(self.target, logits.shape, logits.dtype) if ids is None else ids
         del self.target
         log_probs = _log_softmax(logits, axis=1)
-        m = logits.shape[0]
-        loss = -np.sum(target * log_probs) / m
+        # Per-row terms first, so one-hot rows give bit for bit the class ids' result.
+        per_row = (target * log_probs).sum(axis=1) if ids is None else log_probs[np.arange(len(ids)), ids]
+        loss = -np.sum(per_row) / logits.shape[0]
         if any(self.needs_input_grad):
             self.save(log_probs, target)
         return np.asarray(loss, dtype=logits.dtype)
@@ -99,5 +105,9 @@ class CrossEntropy(Op):
         log_probs, target = self.saved
         m = log_probs.shape[0]
         probs = np.exp(log_probs)
-        total = target.sum(axis=1, keepdims=True)
-        return ((probs * total - target) * (grad / m),)
+        if target.ndim == 1:  # class ids: subtract the one-hot rows in place
+            probs[np.arange(m), target] -= 1
+        else:
+            probs = probs * target.sum(axis=1, keepdims=True) - target
+        probs *= grad / m
+        return (probs,)

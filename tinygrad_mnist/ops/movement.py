@@ -24,18 +24,20 @@ class Reshape(Op):
 
 
 class Transpose(Op):
-    """Permute axes; with no axes given, reverse them (``.T``)."""
+    """Permute axes; with no axes given, reverse them (``.T``), which is its own inverse."""
 
     def __init__(self, axes: tuple[int, ...] | None = None) -> None:
         super().__init__()
         self.axes = axes
 
     def forward(self, x):
-        axes = tuple(reversed(range(x.ndim))) if self.axes is None else self.axes
-        if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of {x.shape}")
-        self.inverse = tuple(np.argsort(axes))
-        return x.transpose(axes)
+        if self.axes is None:
+            return x.transpose()
+        if sorted(a % max(x.ndim, 1) for a in self.axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {self.axes} are not a permutation of the {x.ndim} axes of {x.shape}")
+        return x.transpose(self.axes)
 
     def backward(self, grad):
-        return (grad.transpose(self.inverse),)
+        if self.axes is None:
+            return (grad.transpose(),)
+        return (grad.transpose(np.argsort([a % grad.ndim for a in self.axes])),)

@@ -16,19 +16,22 @@ import numpy as np
 
 
 class Op:
-    """Base class of all recorded operations (one instance per use in a graph)."""
+    """Base class of all recorded operations (one instance per use in a graph).
 
-    def __init__(self) -> None:
-        #: Set by the engine before ``forward``: which inputs need a gradient.
-        self.needs_input_grad: tuple[bool, ...] = ()
-        #: Arrays kept for ``backward``; ``None`` once released.
-        self.saved: tuple[Any, ...] | None = ()
-        #: Graph edges, one per input: the Op that made it, or the leaf Tensor itself.
-        self.parents: tuple[Any, ...] = ()
-        self.out_shape: tuple[int, ...] = ()
-        self.out_dtype: np.dtype = np.dtype(np.float32)
-        #: A weak reference to the output tensor once it called ``retain_grad()``.
-        self.retained: weakref.ref | None = None
+    The attributes below start as class-level defaults, so creating an op costs no
+    work: the engine and ``save`` set them on the instance when the op is recorded.
+    """
+
+    #: Set by the engine before ``forward``: which inputs need a gradient.
+    needs_input_grad: tuple[bool, ...] = ()
+    #: Arrays kept for ``backward``; ``None`` once released.
+    saved: tuple[Any, ...] | None = ()
+    #: Graph edges, one per input: the Op that made it, or the leaf Tensor itself.
+    parents: tuple[Any, ...] = ()
+    out_shape: tuple[int, ...] = ()
+    out_dtype: np.dtype = np.dtype(np.float32)
+    #: A weak reference to the output tensor once it called ``retain_grad()``.
+    retained: weakref.ref | None = None
 
     @property
     def name(self) -> str:
