@@ -95,3 +95,33 @@ def train(x, y, layer_dims, learning_rate, num_iterations, cost_every=100):
         grads = model_backward(al, y, caches)
         parameters = update_parameters(parameters, grads, learning_rate)
     return parameters, costs
+
+
+def stable_cost(z: np.ndarray, y: np.ndarray) -> float:
+    """The notebook's cost computed from the output layer's logits Z by log-sum-exp.
+
+    Equals ``compute_cost(softmax(z), y)`` wherever that is finite, and stays finite
+    where the unshifted softmax underflows to 0 and ``log(AL)`` gives -inf.
+    """
+    shift = z.max(axis=0, keepdims=True)
+    log_probabilities = z - shift - np.log(np.exp(z - shift).sum(axis=0, keepdims=True))
+    return float(-np.sum(y * log_probabilities) / y.shape[1])
+
+
+def train_with_logits(x, y, layer_dims, learning_rate, num_iterations, cost_every=100):
+    """``train``, also keeping the output layer's logits Z every ``cost_every`` iterations.
+
+    Returns parameters, {iteration: cost} and {iteration: Z}.
+    """
+    np.random.seed(1)
+    parameters = initialize_parameters_deep(layer_dims)
+    costs, logits = {}, {}
+    for i in range(num_iterations):
+        al, caches = model_forward(x, parameters)
+        if i % cost_every == 0:
+            with np.errstate(all="ignore"):
+                costs[i] = compute_cost(al, y)
+            logits[i] = caches[-1][3]
+        grads = model_backward(al, y, caches)
+        parameters = update_parameters(parameters, grads, learning_rate)
+    return parameters, costs, logits

@@ -1,0 +1,227 @@
+"""Training and scoring: ``fit`` (the notebook's ``L_layer_model_cv`` for any model,
+optimizer and batch size), ``evaluate`` and ``predict``.
+
+    history = fit(model, Adam(model.parameters()), DataLoader(x, y, batch_size=128, shuffle=True),
+                  epochs=25, dev=(x_dev, y_dev))
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple, NoReturn
+
+import numpy as np
+from tqdm import tqdm
+
+from .data.loader import DataLoader
+from .lr_scheduler import LRScheduler
+from .nn.module import Module
+from .optim import Optimizer
+from .tensor import Tensor, cross_entropy, no_grad
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded, in parallel lists.
+
+    ``step`` / ``loss``: the training loss every ``log_every`` steps, before that step's
+    update (with full batches: the notebook's cost at iteration ``step``).
+    ``epoch``: epochs completed at each evaluation, with ``train_accuracy`` (over that
+    epoch's batches, before each update), ``lr``, ``seconds`` (the epoch's wall time) and,
+    when a dev set was given, ``dev_loss`` / ``dev_accuracy`` after the epoch.
+    """
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    epoch: list[int] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    dev_loss: list[float] = field(default_factory=list)
+    dev_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[Any]]) -> History:
+        return cls(**{key: list(values) for key, values in data.items()})
+
+
+class Metrics(NamedTuple):
+    """Mean loss and accuracy (a fraction in [0, 1]) over a data set."""
+
+    loss: float
+    accuracy: float
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training stopped because the loss (or a gradient) stopped being finite.
+
+    The model keeps the weights from before the offending step; ``history`` holds
+    what was recorded up to it.
+    """
+
+    def __init__(self, message: str, step: int, loss: float, history: History) -> None:
+        super().__init__(message)
+        self.step, self.loss, self.history = step, loss, history
+
+
+def _class_ids(target: np.ndarray) -> np.ndarray:
+    """Class ids from ids (m,) or one-hot rows (m, C)."""
+    return target.argmax(axis=1) if target.ndim == 2 else target
+
+
+def _show_progress(progress: bool | None) -> bool:
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def _first_non_finite_gradient(model: Module) -> str | None:
+    for name, param in model.named_parameters():
+        if param.grad is not None and not np.isfinite(param.grad.data).all():
+            return name
+    return None
+
+
+def _stop(step: int, epoch: int, loss: float, problem: str, optimizer: Optimizer, history: History) -> NoReturn:
+    lr = optimizer.param_groups[0]["lr"]
+    raise NonFiniteLossError(
+        f"training stopped at step {step} (epoch {epoch + 1}): {problem}. The model keeps the weights from "
+        f"before this step. Try normalising the inputs (e.g. pixels / 255), a lower learning rate "
+        f"(now {lr:g}), or float64 (model.to(np.float64))",
+        step,
+        loss,
+        history,
+    )
+
+
+def fit(
+    model: Module,
+    optimizer: Optimizer,
+    loader: DataLoader,
+    epochs: int,
+    *,
+    loss_fn: LossFn = cross_entropy,
+    dev: tuple[np.ndarray, np.ndarray] | None = None,
+    scheduler: LRScheduler | None = None,
+    log_every: int = 1,
+    eval_every: int = 1,
+    start_epoch: int = 0,
+    history: History | None = None,
+    progress: bool | None = None,
+    on_epoch_end: Callable[[int, History], Any] | None = None,
+) -> History:
+    """Train ``model`` until ``epochs`` epochs are done and return the ``History``.
+
+    Each step: forward, loss, backward, ``optimizer.step()``. A non-finite loss or
+    gradient raises ``NonFiniteLossError`` before the step is applied. After each
+    epoch ``scheduler.step()`` runs; every ``eval_every`` epochs (and after the last)
+    the accuracies are recorded; then ``on_epoch_end(epochs_done, history)`` runs
+    (e.g. to save a checkpoint). To resume, pass ``start_epoch`` and the ``history`` so
+    far, with model, optimizer and scheduler restored: the run continues bit for bit.
+    The progress bar (tqdm, on stderr) shows when ``progress`` is True, or is None
+    and stderr is a terminal.
+    """
+    if log_every < 1 or eval_every < 1:
+        raise ValueError(f"fit: log_every and eval_every must be >= 1, got {log_every} and {eval_every}")
+    steps_per_epoch = len(loader)
+    if steps_per_epoch == 0:
+        raise ValueError(
+            f"fit: the loader has {loader.num_rows} rows and drop_last with batch_size {loader.batch_size}, "
+            "so no batches; lower batch_size or set drop_last=False"
+        )
+    history = History() if history is None else history
+    step = start_epoch * steps_per_epoch
+    model.train()
+    with tqdm(total=epochs * steps_per_epoch, initial=step, unit="step", disable=not _show_progress(progress)) as bar:
+        for epoch in range(start_epoch, epochs):
+            started = time.perf_counter()
+            loader.set_epoch(epoch)
+            correct = seen = 0
+            for x, y in loader:
+                logits = model(x)
+                loss = loss_fn(logits, y)
+                loss_value = float(loss.data)
+                if not math.isfinite(loss_value):
+                    _stop(step, epoch, loss_value, f"the loss is {loss_value}", optimizer, history)
+                optimizer.zero_grad()
+                loss.backward()
+                if (name := _first_non_finite_gradient(model)) is not None:
+                    problem = f"the loss is {loss_value:g} but the gradient of {name} is not finite"
+                    _stop(step, epoch, loss_value, problem, optimizer, history)
+                optimizer.step()
+                correct += int(np.count_nonzero(logits.data.argmax(axis=1) == _class_ids(y.data)))
+                seen += len(y)
+                if step % log_every == 0:
+                    history.step.append(step)
+                    history.loss.append(loss_value)
+                    bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+                step += 1
+                bar.update()
+            lr = optimizer.param_groups[0]["lr"]
+            if scheduler is not None:
+                scheduler.step()
+            if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+                history.epoch.append(epoch + 1)
+                history.train_accuracy.append(correct / seen)
+                history.lr.append(lr)
+                if dev is not None:
+                    dev_metrics = evaluate(model, *dev, loss_fn=loss_fn)
+                    history.dev_loss.append(dev_metrics.loss)
+                    history.dev_accuracy.append(dev_metrics.accuracy)
+                    bar.set_postfix(loss=f"{loss_value:.4f}", dev_acc=f"{dev_metrics.accuracy:.4f}")
+                history.seconds.append(time.perf_counter() - started)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, history)
+    return history
+
+
+def _batches(x: np.ndarray, batch_size: int | None) -> list[slice]:
+    if len(x) == 0:
+        raise ValueError(f"no examples to score: the inputs have shape {x.shape}")
+    size = len(x) if batch_size is None else batch_size
+    return [slice(start, start + size) for start in range(0, len(x), size)]
+
+
+def evaluate(
+    model: Module, x: np.ndarray, y: np.ndarray, *, loss_fn: LossFn = cross_entropy, batch_size: int | None = 1024
+) -> Metrics:
+    """Mean loss and accuracy of ``model`` (in eval mode, no graph) on inputs ``x`` and targets ``y``."""
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"evaluate: {len(x)} inputs but {len(y)} targets; need one target per input")
+    total_loss = correct = 0.0
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for rows in _batches(x, batch_size):
+                logits = model(Tensor(x[rows]))
+                total_loss += float(loss_fn(logits, Tensor(y[rows])).data) * len(y[rows])
+                correct += int(np.count_nonzero(logits.data.argmax(axis=1) == _class_ids(y[rows])))
+    finally:
+        model.train(was_training)
+    return Metrics(total_loss / len(x), correct / len(x))
+
+
+def predict(model: Module, x: np.ndarray, *, batch_size: int | None = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Class ids (m,) and softmax probabilities (m, C) for inputs ``x``; the model must return logits."""
+    x = np.asarray(x)
+    classes, probabilities = [], []
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for rows in _batches(x, batch_size):
+                probs = model(Tensor(x[rows])).softmax(axis=1).data
+                classes.append(probs.argmax(axis=1))
+                probabilities.append(probs)
+    finally:
+        model.train(was_training)
+    return np.concatenate(classes), np.concatenate(probabilities)
