@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_mnist.data import DataError, atomic_write, read_bytes
+from tinygrad_mnist.data import DataError, read_bytes
+from tinygrad_mnist.files import atomic_write
 
 
 def test_gzip_is_recognised_by_content_not_name(tmp_path: Path) -> None:

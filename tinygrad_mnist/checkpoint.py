@@ -6,7 +6,7 @@ optimizer arrays under ``optimizer.state.<index>.<name>``, and in its string
 metadata, as JSON: the architecture (``nn.module_to_config``), the preprocessing
 (e.g. ``{"pixel_scale": 1/255}``), the class names, the step and epoch, the
 optimizer's and scheduler's other state, the history and the random generators'
-states. Loading never runs code (no pickle). Writes are atomic (``data.atomic_write``):
+states. Loading never runs code (no pickle). Writes are atomic (``files.atomic_write``):
 a crash mid-write leaves the previous file intact.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from .data.files import atomic_write
+from .files import atomic_write
 from .lr_scheduler import LRScheduler
 from .nn.module import Module
 from .nn.registry import module_from_config, module_to_config

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from .data.files import atomic_write
+from .files import atomic_write
 
 RIGHT, WRONG = "black", "tab:red"
 

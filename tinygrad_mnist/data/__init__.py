@@ -9,9 +9,10 @@ converting to floats is an explicit step (``scale_pixels``).
 
 from .download import DATASETS, default_cache_dir, download, fetch, sha256_of
 from .errors import DataError
-from .files import atomic_write, read_bytes
+from .files import read_bytes
 from .idx import idx_split_files, load_idx, load_idx_folder, load_idx_images, load_idx_labels, read_idx
 from .kaggle import load_kaggle_csv, load_kaggle_test, load_kaggle_train, write_kaggle_submission
+from .loader import DataLoader
 from .source import DataSource, find_data
 from .splits import Split, random_dev_split, sequential_split
 from .transforms import PIXEL_SCALINGS, as_image_batch, one_hot, scale_pixels
@@ -20,10 +21,10 @@ __all__ = [
     "DATASETS",
     "PIXEL_SCALINGS",
     "DataError",
+    "DataLoader",
     "DataSource",
     "Split",
     "as_image_batch",
-    "atomic_write",
     "default_cache_dir",
     "download",
     "fetch",

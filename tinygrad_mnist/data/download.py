@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 from tqdm import tqdm
 
+from ..files import atomic_write
 from .errors import DataError
-from .files import atomic_write
 
 MIRROR_ENV = "TINYGRAD_MNIST_MIRROR"
 CACHE_ENV = "TINYGRAD_MNIST_CACHE"

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from ..files import atomic_write
 from .csv_scan import find_first_problem
 from .errors import DataError
-from .files import atomic_write, read_bytes
+from .files import read_bytes
 
 PIXELS = 784
 NUM_CLASSES = 10
