@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUNS   ?= runs/demo
+# Data for the demo: DATA=path, else $$TINYGRAD_MNIST_DATA, else data/train.csv, else the
+# MNIST sample beside this checkout (../shared/data), else MNIST downloaded into the cache.
+DATA   ?= $(if $(TINYGRAD_MNIST_DATA)$(wildcard data/train.csv data/train.csv.gz),,$(wildcard ../shared/data/mnist/train.csv.gz))
+DATA_ARG := $(if $(DATA),--data $(DATA))
 
 .PHONY: venv test demo bench clean
 
@@ -21,8 +25,8 @@ test: venv
 	$(BIN)/python -m pytest
 
 demo: venv
-	$(BIN)/tinygrad-mnist train --out $(RUNS)
-	$(BIN)/tinygrad-mnist predict --checkpoint $(RUNS)/model.safetensors --out $(RUNS)/submission.csv
+	$(BIN)/tinygrad-mnist train $(DATA_ARG) --out $(RUNS)
+	$(BIN)/tinygrad-mnist predict $(DATA_ARG) --checkpoint $(RUNS)/model.safetensors --out $(RUNS)/submission.csv
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
