@@ -8,8 +8,6 @@ gradient ``grad.T @ x`` comes out C-contiguous in the weight's own (out, in) lay
 
 from __future__ import annotations
 
-import numpy as np
-
 from .op import Op
 
 
@@ -29,8 +27,8 @@ class Linear(Op):
         out = x @ weight.T
         if bias is None:
             return out
-        if np.result_type(out, bias) != out.dtype:
-            return out + bias  # a wider bias widens the result, as the unfused ``x @ weight.T + bias`` would
+        if bias.dtype != out.dtype:
+            return out + bias  # NumPy's promotion, exactly as the unfused ``x @ weight.T + bias``
         out += bias
         return out
 
