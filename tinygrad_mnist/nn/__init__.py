@@ -2,6 +2,7 @@
 
 from . import functional, init
 from .container import Sequential
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import Dropout, Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .loss import CrossEntropyLoss
 from .module import IncompatibleKeys, Module, RemovableHandle
@@ -9,6 +10,9 @@ from .parameter import Parameter
 from .registry import module_from_config, module_to_config, register_module, registered_modules
 
 __all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "MaxPool2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
