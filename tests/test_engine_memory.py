@@ -1,4 +1,5 @@
-"""The engine frees what backward no longer needs, and keeps the op hot path lean.
+"""The engine frees what backward no longer needs, overwrites a gradient only when no
+one else holds it, and keeps the op hot path lean.
 
 Peak memory is measured with tracemalloc, which sees every NumPy allocation. The
 bound is structural: a ReLU layer's backward holds at most two activation-sized
@@ -9,11 +10,18 @@ mask, because the activation itself is released once the layer above has used it
 import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_mnist import Tensor, cross_entropy
 from tinygrad_mnist.tensor import linear
-from tinygrad_mnist.testing import shapes
+from tinygrad_mnist.testing import arrays, assert_gradients_match, shapes
+
+
+def away_from_zero(x: np.ndarray, margin: float = 0.5) -> np.ndarray:
+    """Shift values so |x| >= margin: ReLU's kink at 0 is where finite differences fail."""
+    return np.where(x >= 0, x + margin, x - margin)
 
 
 def traced_peak(fn) -> int:
@@ -73,3 +81,69 @@ def test_negative_transpose_axes_send_the_gradient_back_to_the_right_axes():
     seed = np.arange(24.0).reshape(4, 2, 3)
     x.transpose(-1, 0, -2).backward(seed)
     np.testing.assert_array_equal(x.grad.data, seed.transpose(1, 2, 0))
+
+
+# ----- gradients overwritten in place only when no one else holds them ---------------
+
+SHARING = {
+    # the same gradient array reaches two ReLUs (Add hands ``grad`` to both parents)
+    "two relus behind one add": lambda a, b: (a.relu() + b.relu()) * a,
+    # one tensor used twice: its two contributions are summed, the second one in place
+    "a relu used twice": lambda a, b: (h := (a * b).relu()) * h + h * b,
+    # a leaf's gradient array is also a tensor's pending gradient, which then gets another term
+    "a leaf sharing its gradient array": lambda a, b: (b + (h := a * 2.0)) + h * b,
+    "a leaf sharing its gradient array, terms swapped": lambda a, b: (h := a * 2.0) * b + (b + h),
+    # a ReLU output feeding a product with its own input
+    "relu times its input": lambda a, b: a.relu() * a * b,
+    # the gradient passes through a view (reshape) before the ReLU
+    "relu behind a reshape": lambda a, b: (a.relu().reshape(-1) * b.reshape(-1)).reshape(a.shape),
+    # chains of in-place masks
+    "relu of relu": lambda a, b: (a * b).relu().relu() * b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARING))
+@given(data=st.data())
+def test_gradients_through_shared_arrays_match_finite_differences(name, data):
+    a = away_from_zero(data.draw(arrays((3, 4))))
+    b = away_from_zero(data.draw(arrays((3, 4))))
+    assert_gradients_match(SHARING[name], a, b)
+
+
+def test_a_retained_gradient_is_not_masked_by_the_relu_that_follows():
+    x = Tensor(np.array([[-1.0, 2.0, -3.0, 4.0]]), requires_grad=True)
+    pre = x * 2.0
+    pre.retain_grad()
+    out = pre.relu()
+    out.retain_grad()
+    weights = np.array([[1.0, 2.0, 3.0, 4.0]])
+    (out * weights).sum().backward()
+    np.testing.assert_array_equal(out.grad.data, weights)  # what arrived, before the mask
+    np.testing.assert_array_equal(pre.grad.data, weights * [[0, 1, 0, 1]])
+    np.testing.assert_array_equal(x.grad.data, 2 * weights * [[0, 1, 0, 1]])
+
+
+def test_a_leafs_gradient_is_not_masked_by_a_relu_sharing_its_array():
+    bias = Tensor(np.zeros((1, 4)), requires_grad=True)
+    hidden = Tensor(np.array([[-1.0, 2.0, -3.0, 4.0]]), requires_grad=True)
+    (bias + (hidden * 1.0).relu()).sum().backward()  # Add hands the same array to both
+    np.testing.assert_array_equal(bias.grad.data, np.ones((1, 4)))
+    np.testing.assert_array_equal(hidden.grad.data, [[0, 1, 0, 1]])
+
+
+def test_a_gradient_passed_in_by_the_caller_is_left_as_it_was():
+    x = Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    upstream = np.array([5.0, 6.0])
+    (x * 3.0).relu().backward(upstream)
+    np.testing.assert_array_equal(upstream, [5.0, 6.0])
+    np.testing.assert_array_equal(x.grad.data, [0.0, 18.0])
+
+
+def test_retain_graph_gives_the_same_gradients_twice():
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    loss = cross_entropy(linear(Tensor(rng.standard_normal((4, 3))), w).relu(), rng.integers(0, 5, 4))
+    loss.backward(retain_graph=True)
+    first = w.grad.data.copy()
+    loss.backward()
+    np.testing.assert_allclose(w.grad.data, 2 * first, rtol=1e-12)

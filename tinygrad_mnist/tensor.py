@@ -160,7 +160,9 @@ class Tensor:
 
         ``gradient`` is the upstream gradient; it may be left out only for a
         single-element tensor. The saved arrays are freed afterwards unless
-        ``retain_graph=True``.
+        ``retain_graph=True``. A gradient array that no one else holds (not a
+        leaf's ``.grad``, not a retained one, not the caller's ``gradient``, not handed
+        to two ops) is summed into and overwritten in place instead of copied.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -182,6 +184,8 @@ class Tensor:
             self._accumulate(seed)
             return
         grads: dict[int, np.ndarray] = {id(self._op): seed}
+        # The ops whose pending gradient no one else holds: their backward may overwrite it.
+        owned: set[int] = {id(self._op)} if gradient is None else set()
         for op in topological_order(self._op):
             grad = grads.pop(id(op), None)
             if op.released:
@@ -193,16 +197,31 @@ class Tensor:
                 continue
             if op.retained is not None and (kept := op.retained()) is not None:
                 kept._accumulate(grad)
-            for parent, needs, parent_grad in zip(op.parents, op.needs_input_grad, op.backward(grad), strict=True):
+                owned.discard(id(op))
+            op.may_overwrite_grad = grad_is_ours = id(op) in owned
+            parent_grads = op.backward(grad)
+            for parent, needs, parent_grad in zip(op.parents, op.needs_input_grad, parent_grads, strict=True):
                 if not needs or parent_grad is None:
                     continue
                 if isinstance(parent, Tensor):
                     parent._accumulate(_fit(parent_grad, parent.data.shape, parent.data.dtype))
+                    continue
+                fitted = _fit(parent_grad, parent.out_shape, parent.out_dtype)
+                exclusive = fitted is not parent_grad or (
+                    (grad_is_ours if parent_grad is grad else op.returns_new_arrays)
+                    and sum(g is parent_grad for g in parent_grads) == 1
+                )
+                key = id(parent)
+                previous = grads.get(key)
+                if previous is None:
+                    grads[key] = fitted
+                    if exclusive:
+                        owned.add(key)
+                elif key in owned:
+                    previous += fitted  # the array is ours alone: accumulate in place
                 else:
-                    parent_grad = _fit(parent_grad, parent.out_shape, parent.out_dtype)
-                    previous = grads.get(id(parent))
-                    # Out of place: the same array may have been handed to several parents.
-                    grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+                    grads[key] = previous + fitted
+                    owned.add(key)
             if not retain_graph:
                 op.release()
 

@@ -2,6 +2,7 @@
 
 Backward returns gradients in the *output's* shape; the engine sums each one back
 to its input's shape (``tensor.unbroadcast``), so broadcasting lives in one place.
+Every backward here returns ``grad`` itself or new arrays (``returns_new_arrays``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from .op import Op
+
+
+class Elementwise(Op):
+    """An elementwise op: its backward returns ``grad`` itself or arrays it has just made."""
+
+    returns_new_arrays = True
 
 
 def broadcast_error(name: str, a: np.ndarray, b: np.ndarray) -> ValueError:
@@ -20,7 +27,7 @@ def broadcast_error(name: str, a: np.ndarray, b: np.ndarray) -> ValueError:
     return ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together")
 
 
-class Add(Op):
+class Add(Elementwise):
     def forward(self, a, b):
         try:
             return a + b
@@ -31,7 +38,7 @@ class Add(Op):
         return grad, grad
 
 
-class Sub(Op):
+class Sub(Elementwise):
     def forward(self, a, b):
         try:
             return a - b
@@ -42,7 +49,7 @@ class Sub(Op):
         return grad, (-grad if self.needs_input_grad[1] else None)
 
 
-class Mul(Op):
+class Mul(Elementwise):
     def forward(self, a, b):
         try:
             out = a * b
@@ -59,7 +66,7 @@ class Mul(Op):
         )
 
 
-class Div(Op):
+class Div(Elementwise):
     def forward(self, a, b):
         try:
             out = a / b
@@ -77,7 +84,7 @@ class Div(Op):
         )
 
 
-class Neg(Op):
+class Neg(Elementwise):
     def forward(self, x):
         return -x
 
@@ -85,7 +92,7 @@ class Neg(Op):
         return (-grad,)
 
 
-class Pow(Op):
+class Pow(Elementwise):
     """``x ** exponent`` for a Python-number exponent."""
 
     def __init__(self, exponent: float) -> None:
@@ -101,7 +108,7 @@ class Pow(Op):
         return (grad * self.exponent * x ** (self.exponent - 1),)
 
 
-class Exp(Op):
+class Exp(Elementwise):
     def forward(self, x):
         out = np.exp(x)
         self.save(out)
@@ -112,7 +119,7 @@ class Exp(Op):
         return (grad * out,)
 
 
-class Log(Op):
+class Log(Elementwise):
     def forward(self, x):
         self.save(x)
         return np.log(x)
@@ -122,7 +129,7 @@ class Log(Op):
         return (grad / x,)
 
 
-class ReLU(Op):
+class ReLU(Elementwise):
     """``max(x, 0)``. Backward keeps a one-byte mask, not the output: the output's
     memory goes as soon as the next layer's backward is done with it."""
 
@@ -134,10 +141,12 @@ class ReLU(Op):
 
     def backward(self, grad):
         (positive,) = self.saved
+        if self.may_overwrite_grad:  # no one else holds grad: mask it in place, no new array
+            return (np.multiply(grad, positive, out=grad),)
         return (grad * positive,)
 
 
-class Sigmoid(Op):
+class Sigmoid(Elementwise):
     def forward(self, x):
         # 1 / (1 + exp(-x)) without overflow for large negative x.
         out = np.exp(-np.logaddexp(0, -x))
@@ -149,7 +158,7 @@ class Sigmoid(Op):
         return (grad * out * (1 - out),)
 
 
-class Tanh(Op):
+class Tanh(Elementwise):
     def forward(self, x):
         out = np.tanh(x)
         self.save(out)

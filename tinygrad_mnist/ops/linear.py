@@ -14,6 +14,8 @@ from .op import Op
 class Linear(Op):
     """Inputs ``x`` (m, in), ``weight`` (out, in) and optionally ``bias`` (out,)."""
 
+    returns_new_arrays = True
+
     def forward(self, x, weight, bias=None):
         if x.ndim != 2 or weight.ndim != 2 or x.shape[1] != weight.shape[1]:
             raise ValueError(

@@ -17,6 +17,8 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 class Softmax(Op):
+    returns_new_arrays = True
+
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
         self.axis = axis
@@ -33,6 +35,8 @@ class Softmax(Op):
 
 
 class LogSoftmax(Op):
+    returns_new_arrays = True
+
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
         self.axis = axis
@@ -82,6 +86,8 @@ class CrossEntropy(Op):
     (for targets whose rows sum to 1; in general softmax * sum(target) - target).
     Class ids are used as indices, never expanded to an (m, C) one-hot array.
     """
+
+    returns_new_arrays = True
 
     def __init__(self, target: np.ndarray) -> None:
         super().__init__()

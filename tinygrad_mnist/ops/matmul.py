@@ -6,6 +6,8 @@ from .op import Op
 
 
 class MatMul(Op):
+    returns_new_arrays = True
+
     def forward(self, a, b):
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: only 2-D operands are supported")

@@ -5,6 +5,9 @@ output array and keeps in ``self.saved`` what ``backward`` will need; ``backward
 maps the gradient of the output to one gradient per input (``None`` where an input
 needs none). Ops never see a ``Tensor``: the engine in ``tensor.py`` records them,
 reduces each returned gradient to its input's shape, and frees ``saved`` after use.
+An op may overwrite the gradient it is given only when the engine says no one else
+holds it (``may_overwrite_grad``), which needs the ops upstream to promise that they
+return new arrays (``returns_new_arrays``); both default to False.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ class Op:
     out_dtype: np.dtype = np.dtype(np.float32)
     #: A weak reference to the output tensor once it called ``retain_grad()``.
     retained: weakref.ref | None = None
+    #: A promise by the op's class: every array ``backward`` returns is either ``grad`` itself
+    #: or new: made by this call, sharing memory with nothing else (not a view of ``grad``, of
+    #: a saved array or of another returned array). The engine then knows who holds what.
+    returns_new_arrays: bool = False
+    #: Set by the engine before ``backward``: True when no one else holds ``grad``, so
+    #: ``backward`` may overwrite it and return it instead of making a new array.
+    may_overwrite_grad: bool = False
 
     @property
     def name(self) -> str:

@@ -58,6 +58,8 @@ class Mean(Op):
 class Max(Op):
     """Maximum over axes; tied maxima share the gradient equally."""
 
+    returns_new_arrays = True
+
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         super().__init__()
         self.axis, self.keepdims = axis, keepdims
