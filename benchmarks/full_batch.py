@@ -10,14 +10,17 @@ real digits (the sample's 8,000 rows repeated), in float64 and float32:
 - tinygrad_mnist: ``nn.Sequential(Linear, ReLU, Linear)``, ``CrossEntropyLoss``, ``optim.SGD``;
 - PyTorch CPU (when importable): the same model, loss and optimizer.
 
-Seconds are medians over ``--repeats`` iterations after a warm-up, the variants taking
-turns so that all see the same machine load. Peak memory is measured in a child process
-per variant: its high-water resident size during one iteration (after a warm-up), less
-the resident size it had before loading the data, so it counts the data, the parameters
-and everything the iteration allocates. The notebook's code is float64 whatever the
-parameters' dtype (its int64 pixels promote every product), so it has no float32 row.
+Seconds are medians over ``--repeats`` turns, the variants taking turns so that all see
+the same machine load; in each turn a variant runs two iterations and the second is
+timed. Nine turns by default: on a shared virtual machine a float64 iteration swings by
+up to 1.5x from one call to the next, and the median of five turns did not settle the ratio.
+Peak memory is measured in a child process per variant: its high-water resident
+size during one iteration (after a warm-up), less the resident size it had before
+loading the data, so it counts the data, the parameters and everything the iteration
+allocates. The notebook's code is float64 whatever the parameters' dtype (its int64
+pixels promote every product), so it has no float32 row.
 
-    python benchmarks/full_batch.py [--rows 40000] [--repeats 5] [--dtypes float64 float32] [--smoke]
+    python benchmarks/full_batch.py [--rows 40000] [--repeats 9] [--dtypes float64 float32] [--smoke]
 """
 
 from __future__ import annotations
@@ -209,12 +212,17 @@ def variants_for(dtype: np.dtype) -> list[str]:
 
 
 def median_seconds(steps: dict[str, Step], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each step; the steps take turns after one warm-up call each."""
+    """Median seconds per call of each step over ``repeats`` turns.
+
+    The steps take turns, so that all see the same machine load; in each turn a step
+    runs twice and only the second call is timed. It then follows a call of its own,
+    as in a training loop: the memory the kernel hands it (fresh pages cost time to
+    touch) and the thread pools' state are its own, not the previous variant's.
+    """
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for step in steps.values():
-        step()
     for _ in range(repeats):
         for name, step in steps.items():
+            step()
             start = time.perf_counter()
             step()
             times[name].append(time.perf_counter() - start)
@@ -285,8 +293,8 @@ def table(rows: int, dtypes: list[np.dtype], repeats: int) -> str:
     images, labels = repeated(*load_kaggle_train(SAMPLE), rows)
     lines = [
         f"One training iteration (forward, loss, backward, SGD update), {'-'.join(map(str, LAYERS))}, "
-        f"m = {rows:,} rows; median of {repeats} after a warm-up; peak memory above the process's size "
-        "before the data, in a child process per variant.",
+        f"m = {rows:,} rows; median of {repeats} turns (each timing a variant's second iteration in a row); "
+        "peak memory above the process's size before the data, in a child process per variant.",
         "",
         "| code | dtype | seconds / iteration | time vs lean | peak memory (MB) | memory vs lean |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -316,7 +324,7 @@ def table(rows: int, dtypes: list[np.dtype], repeats: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=40_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     parser.add_argument("--smoke", action="store_true", help="256 rows, float64, one repeat: checks that it runs")
     parser.add_argument("--peak-of", choices=list(VARIANTS), help=argparse.SUPPRESS)
