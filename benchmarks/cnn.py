@@ -14,7 +14,10 @@ upper bound on ours; ``--no-torch`` measures ours alone. Finally ``--profile-ste
 steps of ours run under cProfile, and the time inside each op's forward and backward, the
 optimizer and the rest is listed. PyTorch is a yardstick only: skipped if absent.
 
-    OPENBLAS_NUM_THREADS=2 python benchmarks/cnn.py [--epochs 12] [--fashion] [--smoke] [--no-torch]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/cnn.py [--epochs 12] [--fashion] [--smoke] [--no-torch]
+
+On a machine shared with other work use one thread: OpenBLAS's threads wait for each other,
+and with the cores oversubscribed a two-thread step can take several times a one-thread step.
 """
 
 from __future__ import annotations

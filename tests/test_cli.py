@@ -60,6 +60,14 @@ def test_show_and_graph_write_pictures(trained, mnist_dir, tmp_path):
     assert "0.weight" in (tmp_path / "graph.svg").read_text()
 
 
+@pytest.mark.parametrize("layers", [[], ["--layers", "1,4,8,10"]])
+def test_graph_draws_a_cnn_with_its_conv_layers_clustered(layers, tmp_path):
+    out = tmp_path / "cnn.svg"
+    assert main(["graph", "--arch", "cnn", *layers, "-o", str(out), "--quiet"]) == 0
+    svg = out.read_text()
+    assert "Conv2d" in svg and "0.weight" in svg and "MaxPool2d" in svg
+
+
 def test_a_bad_csv_exits_1_with_the_row_and_no_traceback(tmp_path):
     bad = tmp_path / "train.csv"
     bad.write_text("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "11," + ",".join(["0"] * 784) + "\n")

@@ -86,8 +86,8 @@ def test_default_initialisation_is_pytorchs_uniform_bound_and_seeded():
     conv = Conv2d(8, 16, 3, generator=0)
     bound = 1 / math.sqrt(8 * 3 * 3)
     assert conv.weight.shape == (16, 8, 3, 3) and conv.bias.shape == (16,)
-    for param in (conv.weight, conv.bias):
-        assert np.abs(param.data).max() <= bound and np.abs(param.data).max() > 0.9 * bound
+    assert np.abs(conv.bias.data).max() <= bound
+    assert 0.99 * bound < np.abs(conv.weight.data).max() <= bound  # 1,152 draws reach close to the bound
     assert conv.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
     np.testing.assert_array_equal(conv.weight.data, Conv2d(8, 16, 3, generator=0).weight.data)
     assert Conv2d(1, 2, 3, dtype=np.float64).weight.dtype == np.float64

@@ -144,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     download_.add_argument("--quiet", action="store_true")
 
     graph = commands.add_parser("graph", help="draw a network's graph (SVG, PNG, PDF or .dot by suffix)")
-    graph.add_argument("--layers", type=_layers, default=(784, 785, 10))
     graph.add_argument("--arch", choices=ARCHITECTURES, default="mlp")
+    graph.add_argument("--layers", type=_layers, help="layer sizes (default: the architecture's own)")
     graph.add_argument("-o", "--out", type=Path, default=Path("graph.svg"))
     graph.add_argument("--collapse", action="store_true", help="one node per module")
     graph.add_argument("--grad", action="store_true", help="run backward once and show gradient norms")
@@ -268,7 +268,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         written.append(args.out / "cost.png")
         plot_cost(history.loss, written[-1], steps=history.step)
         written.append(args.out / "accuracy.png")
-        plot_accuracy(history.train_accuracy, history.dev_accuracy, written[-1], steps=history.epoch)
+        per = "epoch" if recipe.batch_size else "iteration"  # a full-batch epoch is one iteration
+        plot_accuracy(history.train_accuracy, history.dev_accuracy, written[-1], steps=history.epoch, xlabel=per)
     best = int(np.argmax(history.dev_accuracy))
     print(
         f"dev accuracy {history.dev_accuracy[-1]:.2%} (best {history.dev_accuracy[best]:.2%} at epoch "
@@ -342,8 +343,10 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    model = build_model(Recipe(arch=args.arch, layers=args.layers, init="default"))
-    x = Tensor(np.random.default_rng(0).random((1, args.layers[0]), dtype=np.float32))  # a pixel-like input
+    recipe = Recipe(arch=args.arch, layers=args.layers, init="default")
+    model = build_model(recipe)
+    input_shape = (1, *recipe.preprocessing()["input_shape"])
+    x = Tensor(np.random.default_rng(0).random(input_shape, dtype=np.float32))  # a pixel-like input
     graph = draw_model(model, x, np.zeros(1, dtype=np.int64), collapse=args.collapse, show_grad=args.grad)
     path = render(graph, args.out)
     _say(args, f"wrote {path}")

@@ -41,8 +41,8 @@ def _apply_checked(layer: Module, x: Tensor, op: ops.Op, *inputs: Tensor) -> Ten
 
 
 def _as_given(value: IntOrPair | list[int]) -> IntOrPair:
-    """An int as it is, a pair (or a JSON list) as a tuple."""
-    return value if isinstance(value, int) else tuple(value)
+    """An int as an int, a pair (or a JSON list) as a tuple."""
+    return int(value) if isinstance(value, int | np.integer) else tuple(value)
 
 
 @register_module
