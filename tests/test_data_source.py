@@ -41,8 +41,8 @@ def test_data_argument_comes_first(mnist_dir: Path, tmp_path: Path) -> None:
     given = kaggle_folder(tmp_path / "given", mnist_dir)
     kaggle_folder(tmp_path / "here" / "data", mnist_dir)
     source = find_data(given / "train.csv.gz", cwd=tmp_path / "here", environ={DATA_ENV: str(tmp_path / "nowhere")})
-    assert source == DataSource("kaggle", given / "train.csv.gz", given / "test.csv.gz", "given with --data")
-    assert str(source) == f"kaggle data: {given / 'train.csv.gz'} and {given / 'test.csv.gz'} (given with --data)"
+    assert source == DataSource("kaggle", given / "train.csv.gz", given / "test.csv.gz", "the path given")
+    assert str(source) == f"kaggle data: {given / 'train.csv.gz'} and {given / 'test.csv.gz'} (the path given)"
 
 
 def test_environment_variable_comes_next(mnist_dir: Path, tmp_path: Path) -> None:
@@ -99,5 +99,5 @@ def test_a_path_that_does_not_exist(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_training_data(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"holds no training data \(given with --data\)\. Pass a folder with"):
+    with pytest.raises(DataError, match=r"holds no training data \(the path given\)\. Pass a folder with"):
         find_data(tmp_path, environ={})

@@ -61,6 +61,13 @@ def test_accuracy_plot_draws_train_and_dev(tmp_path: Path) -> None:
     lines = figure.axes[0].get_lines()
     assert [list(line.get_ydata()) for line in lines] == [train, dev]
     assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["train", "dev"]
+    assert figure.axes[0].get_xlabel() == "iteration"  # the notebook's full-batch runs
+
+
+def test_accuracy_per_epoch_says_so_on_its_axis(tmp_path: Path) -> None:
+    figure = plot_accuracy([0.5, 0.9], [0.4, 0.8], tmp_path / "accuracy.png", steps=[1, 2], xlabel="epoch")
+    assert figure.axes[0].get_xlabel() == "epoch"
+    assert list(figure.axes[0].get_lines()[0].get_xdata()) == [1, 2]
 
 
 def test_lengths_must_agree(tmp_path: Path) -> None:

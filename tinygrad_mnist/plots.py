@@ -30,6 +30,7 @@ def plot_cost(
     steps: ArrayLike | None = None,
     dev_costs: ArrayLike | None = None,
     title: str = "Cost per iteration",
+    xlabel: str = "iteration",
 ) -> Figure:
     """Training cost (and dev cost, if given) against the iteration it was recorded at."""
     costs = np.asarray(costs, dtype=np.float64)
@@ -40,7 +41,7 @@ def plot_cost(
     if dev_costs is not None:
         axes.plot(x, _same_length(dev_costs, len(costs), "dev costs"), label="dev")
         axes.legend()
-    axes.set(xlabel="iteration", ylabel="cost", title=title)
+    axes.set(xlabel=xlabel, ylabel="cost", title=title)
     return _save(figure, path)
 
 
@@ -51,8 +52,10 @@ def plot_accuracy(
     *,
     steps: ArrayLike | None = None,
     title: str = "Train vs dev accuracy",
+    xlabel: str = "iteration",
 ) -> Figure:
-    """Train and dev accuracy against the iteration they were measured at: the gap shows overfitting."""
+    """Train and dev accuracy against the iteration (or epoch: ``xlabel``) they were measured at:
+    the gap shows overfitting."""
     train_accuracy = np.asarray(train_accuracy, dtype=np.float64)
     dev_accuracy = _same_length(dev_accuracy, len(train_accuracy), "dev accuracies")
     x = _steps(steps, len(train_accuracy))
@@ -60,7 +63,7 @@ def plot_accuracy(
     axes = figure.subplots()
     axes.plot(x, train_accuracy, label="train")
     axes.plot(x, dev_accuracy, label="dev")
-    axes.set(xlabel="iteration", ylabel="accuracy", title=title)
+    axes.set(xlabel=xlabel, ylabel="accuracy", title=title)
     axes.legend()
     return _save(figure, path)
 

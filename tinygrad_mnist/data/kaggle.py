@@ -98,7 +98,8 @@ def _check_header(raw: bytes, path: Path, labelled: bool | None) -> tuple[str, .
     expected = {len(TRAIN_COLUMNS): TRAIN_COLUMNS, len(PIXEL_COLUMNS): PIXEL_COLUMNS}.get(len(names))
     if expected is None:
         problem = (
-            f"the header has {len(names)} columns, expected {len(TRAIN_COLUMNS)} ({TRAIN_HEADER}) for train.csv "
+            f"the header has {len(names)} column{'' if len(names) == 1 else 's'}, "
+            f"expected {len(TRAIN_COLUMNS)} ({TRAIN_HEADER}) for train.csv "
             f"or {len(PIXEL_COLUMNS)} ({TEST_HEADER}) for test.csv"
         )
         raise DataError(problem, path=path, line=1, fix=GET_FILES)

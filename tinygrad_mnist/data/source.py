@@ -76,7 +76,7 @@ def find_data(
     """
     environ = os.environ if environ is None else environ
     if data is not None:
-        return _source_at(Path(data), "given with --data")
+        return _source_at(Path(data), "the path given")
     if environ.get(DATA_ENV):
         return _source_at(Path(environ[DATA_ENV]), f"from ${DATA_ENV}")
     local = Path.cwd() if cwd is None else Path(cwd)
