@@ -147,3 +147,20 @@ def test_retain_graph_gives_the_same_gradients_twice():
     first = w.grad.data.copy()
     loss.backward()
     np.testing.assert_allclose(w.grad.data, 2 * first, rtol=1e-12)
+
+
+def test_two_leaves_behind_one_add_get_gradients_of_their_own():
+    a = Tensor(np.zeros(3), requires_grad=True)
+    b = Tensor(np.zeros(3), requires_grad=True)
+    (a + b).backward(np.array([1.0, 2.0, 3.0]))  # Add hands one array to both inputs
+    a.grad.data[0] = 100.0  # an in-place edit of one gradient (clipping, say) ...
+    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0, 3.0])  # ... leaves the other alone
+
+
+@pytest.mark.parametrize("through_an_op", [False, True])
+def test_a_leafs_grad_never_aliases_the_callers_gradient(through_an_op):
+    x = Tensor(np.zeros(2), requires_grad=True)
+    upstream = np.array([5.0, 6.0])
+    (x.reshape(2) if through_an_op else x).backward(upstream)
+    x.grad.data *= 2.0
+    np.testing.assert_array_equal(upstream, [5.0, 6.0])

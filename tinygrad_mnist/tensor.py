@@ -162,7 +162,8 @@ class Tensor:
         single-element tensor. The saved arrays are freed afterwards unless
         ``retain_graph=True``. A gradient array that no one else holds (not a
         leaf's ``.grad``, not a retained one, not the caller's ``gradient``, not handed
-        to two ops) is summed into and overwritten in place instead of copied.
+        to two ops) is summed into and overwritten in place instead of copied; and, as in
+        PyTorch, no two tensors' ``.grad`` ever share an array, nor a ``.grad`` and ``gradient``.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -181,7 +182,7 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape}, expected {self.shape}")
         if self._op is None:
-            self._accumulate(seed)
+            self._accumulate(seed if gradient is None else seed.copy())
             return
         grads: dict[int, np.ndarray] = {id(self._op): seed}
         # The ops whose pending gradient no one else holds: their backward may overwrite it.
@@ -203,14 +204,16 @@ class Tensor:
             for parent, needs, parent_grad in zip(op.parents, op.needs_input_grad, parent_grads, strict=True):
                 if not needs or parent_grad is None:
                     continue
-                if isinstance(parent, Tensor):
-                    parent._accumulate(_fit(parent_grad, parent.data.shape, parent.data.dtype))
-                    continue
-                fitted = _fit(parent_grad, parent.out_shape, parent.out_dtype)
+                is_leaf = isinstance(parent, Tensor)
+                target = (parent.data.shape, parent.data.dtype) if is_leaf else (parent.out_shape, parent.out_dtype)
+                fitted = _fit(parent_grad, *target)
                 exclusive = fitted is not parent_grad or (
                     (grad_is_ours if parent_grad is grad else op.returns_new_arrays)
                     and sum(g is parent_grad for g in parent_grads) == 1
                 )
+                if is_leaf:  # a new .grad gets an array of its own, never one someone else holds
+                    parent._accumulate(fitted if exclusive or parent.grad is not None else fitted.copy())
+                    continue
                 key = id(parent)
                 previous = grads.get(key)
                 if previous is None:
