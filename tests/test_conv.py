@@ -356,3 +356,18 @@ def test_pooling_matches_pytorch(case, seed, with_ties):
         expected.backward(torch.from_numpy(upstream))
         np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_conv_block_with_in_place_relu_masks_matches_finite_differences():
+    """Conv and pooling backward return new arrays, so the ReLUs below them mask their
+    gradients in place; the block, with a ReLU output used twice, still gets them right."""
+    rng = np.random.default_rng(0)
+    x = distinct_values((2, 2, 6, 6), seed=1)
+    weight = rng.standard_normal((3, 2, 3, 3)) * 0.3
+    bias = rng.standard_normal(3) * 0.1
+
+    def block(x, weight, bias):
+        hidden = conv2d(x, weight, bias, padding=1).relu()  # used twice below
+        return avg_pool2d(hidden, 2) * max_pool2d(hidden, 2).relu()
+
+    assert gradcheck(block, x, weight, bias)

@@ -121,6 +121,8 @@ class Conv2d(Op):
     Inputs: ``x, weight`` or ``x, weight, bias``.
     """
 
+    returns_new_arrays = True
+
     def __init__(self, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
         self.stride = _pair(stride, "conv2d", "stride", minimum=1)
@@ -192,6 +194,7 @@ def _check_conv_inputs(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | Non
 class _Pool2d(Op):
     """What max and average pooling share: the window arguments, their checks, the offset views."""
 
+    returns_new_arrays = True
     function_name = ""  #: PyTorch's functional name, used in messages
     pad_value = 0.0
 
