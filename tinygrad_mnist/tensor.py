@@ -160,10 +160,10 @@ class Tensor:
 
         ``gradient`` is the upstream gradient; it may be left out only for a
         single-element tensor. The saved arrays are freed afterwards unless
-        ``retain_graph=True``. A gradient array that no one else holds (not a
-        leaf's ``.grad``, not a retained one, not the caller's ``gradient``, not handed
-        to two ops) is summed into and overwritten in place instead of copied; and, as in
-        PyTorch, no two tensors' ``.grad`` ever share an array, nor a ``.grad`` and ``gradient``.
+        ``retain_graph=True``. A gradient array that no one else holds (not the caller's
+        ``gradient``, not handed to two inputs) is summed into and overwritten in place
+        instead of copied; a ``.grad`` takes such an array as it is and copies any other,
+        so, as in PyTorch, no two ``.grad`` share an array, nor a ``.grad`` and ``gradient``.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -182,7 +182,7 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape}, expected {self.shape}")
         if self._op is None:
-            self._accumulate(seed if gradient is None else seed.copy())
+            self._accumulate(seed, owned=gradient is None)
             return
         grads: dict[int, np.ndarray] = {id(self._op): seed}
         # The ops whose pending gradient no one else holds: their backward may overwrite it.
@@ -197,8 +197,7 @@ class Tensor:
             if grad is None:  # every consumer of this op's output returned None for it
                 continue
             if op.retained is not None and (kept := op.retained()) is not None:
-                kept._accumulate(grad)
-                owned.discard(id(op))
+                kept._accumulate(grad)  # a copy: the op below may still overwrite grad
             op.may_overwrite_grad = grad_is_ours = id(op) in owned
             parent_grads = op.backward(grad)
             for parent, needs, parent_grad in zip(op.parents, op.needs_input_grad, parent_grads, strict=True):
@@ -211,8 +210,8 @@ class Tensor:
                     (grad_is_ours if parent_grad is grad else op.returns_new_arrays)
                     and sum(g is parent_grad for g in parent_grads) == 1
                 )
-                if is_leaf:  # a new .grad gets an array of its own, never one someone else holds
-                    parent._accumulate(fitted if exclusive or parent.grad is not None else fitted.copy())
+                if is_leaf:
+                    parent._accumulate(fitted, owned=exclusive)
                     continue
                 key = id(parent)
                 previous = grads.get(key)
@@ -228,10 +227,14 @@ class Tensor:
             if not retain_graph:
                 op.release()
 
-    def _accumulate(self, grad: np.ndarray) -> None:
-        """Add to ``.grad`` (PyTorch semantics: ``None`` until the first backward)."""
+    def _accumulate(self, grad: np.ndarray, owned: bool = False) -> None:
+        """Add to ``.grad`` (PyTorch semantics: ``None`` until the first backward).
+
+        A first gradient is kept as it is only when ``owned`` (no one else holds the
+        array); otherwise it is copied, so no two ``.grad`` ever share an array.
+        """
         if self.grad is None:
-            self.grad = Tensor._wrap(grad if grad.flags.writeable else grad.copy())
+            self.grad = Tensor._wrap(grad if owned else grad.copy())
         else:
             self.grad.data = self.grad.data + grad
 
