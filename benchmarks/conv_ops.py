@@ -62,10 +62,8 @@ def ours_step(arrays: dict[str, np.ndarray]) -> Callable[[], None]:
     def step() -> None:
         for p in params.values():
             p.grad = None
-        h = Tensor._apply(Conv2d(stride=1, padding=1), x, params["w1"], params["b1"]).relu()
-        h = Tensor._apply(MaxPool2d(2), h)
-        h = Tensor._apply(Conv2d(stride=1, padding=1), h, params["w2"], params["b2"]).relu()
-        h = Tensor._apply(MaxPool2d(2), h)
+        h = x.conv2d(params["w1"], params["b1"], padding=1).relu().max_pool2d(2)
+        h = h.conv2d(params["w2"], params["b2"], padding=1).relu().max_pool2d(2)
         h.backward(arrays["grad"])
 
     return step

@@ -13,18 +13,7 @@ from hypothesis import strategies as st
 from tinygrad_mnist import Tensor, gradcheck, no_grad
 from tinygrad_mnist.ops.conv import AvgPool2d, Conv2d, MaxPool2d
 
-
-def conv2d(x, weight, bias=None, stride=1, padding=0):
-    inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._apply(Conv2d(stride, padding), *inputs)
-
-
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    return Tensor._apply(MaxPool2d(kernel_size, stride, padding), x)
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    return Tensor._apply(AvgPool2d(kernel_size, stride, padding), x)
+conv2d, max_pool2d, avg_pool2d = Tensor.conv2d, Tensor.max_pool2d, Tensor.avg_pool2d  # as functions of x
 
 
 # ----- strategies ------------------------------------------------------------------------
