@@ -180,9 +180,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             model.to(next(iter(weights.values())).dtype)
         model.load_state_dict(weights)
         _restore_generators(model, json.loads(metadata.get("rng", "{}")))
-        optimizer = json.loads(metadata["optimizer"]) if "optimizer" in metadata else None
-        scheduler = json.loads(metadata["scheduler"]) if "scheduler" in metadata else None
-        history = json.loads(metadata["history"]) if "history" in metadata else None
+        optimizer = json.loads(metadata.get("optimizer", "null"))
+        scheduler = json.loads(metadata.get("scheduler", "null"))
+        history = json.loads(metadata.get("history", "null"))
         optimizer_arrays = {key: value for key, value in tensors.items() if key.startswith(OPTIMIZER_PREFIX)}
         return Checkpoint(
             model=model,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, zero_grads
 
 ParamsOrGroups = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -50,12 +50,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (before the next backward)."""
-        for group in self.param_groups:
-            for param in group["params"]:
-                if set_to_none or param.grad is None:
-                    param.grad = None
-                else:
-                    param.grad.data = np.zeros_like(param.grad.data)
+        zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""

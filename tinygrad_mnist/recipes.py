@@ -24,7 +24,8 @@ from .data import Split, random_dev_split, scale_pixels, sequential_split
 DEFAULT_LAYERS = {"mlp": (784, 785, 10), "cnn": (1, 32, 64, 128, 10)}
 ARCHITECTURES = tuple(DEFAULT_LAYERS)
 IMAGE_SIZE = (28, 28)
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZER_TYPES = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}
+OPTIMIZERS = tuple(OPTIMIZER_TYPES)
 INITIALISATIONS = ("he", "xavier", "notebook", "default")
 SPLITS = ("sequential", "random")
 
@@ -165,10 +166,9 @@ def initialise(model: nn.Module, scheme: str, generator: np.random.Generator) ->
 
 def build_optimizer(recipe: Recipe, params: Any) -> optim.Optimizer:
     """The recipe's optimizer over ``params``, with PyTorch's defaults for everything else."""
-    kinds = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}
-    if recipe.optimizer not in kinds:
+    if recipe.optimizer not in OPTIMIZER_TYPES:
         raise ValueError(f"unknown optimizer {recipe.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    return kinds[recipe.optimizer](params, lr=recipe.lr)
+    return OPTIMIZER_TYPES[recipe.optimizer](params, lr=recipe.lr)
 
 
 def split_data(recipe: Recipe, images: np.ndarray, labels: np.ndarray) -> Split:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -68,6 +68,18 @@ def _fit(grad: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarra
     if grad.shape != shape:
         grad = unbroadcast(grad, shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Forget the gradients of ``params``: ``None``, or zeros with ``set_to_none=False``.
+
+    What both ``Module.zero_grad`` and ``Optimizer.zero_grad`` do, over their own parameters.
+    """
+    for param in params:
+        if set_to_none or param.grad is None:
+            param.grad = None
+        else:
+            param.grad.data = np.zeros_like(param.grad.data)
 
 
 def topological_order(root: Op) -> list[Op]:

@@ -7,10 +7,11 @@ optimizer and batch size), ``evaluate`` and ``predict``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple, NoReturn
 
@@ -156,7 +157,7 @@ def fit(
                     problem = f"the loss is {loss_value:g} but the gradient of {name} is not finite"
                     _stop(step, epoch, loss_value, problem, optimizer, history)
                 optimizer.step()
-                correct += int(np.count_nonzero(logits.data.argmax(axis=1) == _class_ids(y.data)))
+                correct += _correct(logits.data, y.data)
                 seen += len(y)
                 if step % log_every == 0:
                     history.step.append(step)
@@ -182,6 +183,23 @@ def fit(
     return history
 
 
+def _correct(logits: np.ndarray, target: np.ndarray) -> int:
+    """How many rows' largest logit is at the target class."""
+    return int(np.count_nonzero(logits.argmax(axis=1) == _class_ids(target)))
+
+
+@contextlib.contextmanager
+def _scoring(model: Module) -> Iterator[None]:
+    """Eval mode and no graph inside; the model's own mode restored afterwards, even on an error."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
 def _batches(x: np.ndarray, batch_size: int | None) -> list[slice]:
     if len(x) == 0:
         raise ValueError(f"no examples to score: the inputs have shape {x.shape}")
@@ -197,16 +215,11 @@ def evaluate(
     if len(x) != len(y):
         raise ValueError(f"evaluate: {len(x)} inputs but {len(y)} targets; need one target per input")
     total_loss = correct = 0.0
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for rows in _batches(x, batch_size):
-                logits = model(Tensor(x[rows]))
-                total_loss += float(loss_fn(logits, Tensor(y[rows])).data) * len(y[rows])
-                correct += int(np.count_nonzero(logits.data.argmax(axis=1) == _class_ids(y[rows])))
-    finally:
-        model.train(was_training)
+    with _scoring(model):
+        for rows in _batches(x, batch_size):
+            logits, target = model(Tensor(x[rows])), y[rows]
+            total_loss += float(loss_fn(logits, Tensor(target)).data) * len(target)
+            correct += _correct(logits.data, target)
     return Metrics(total_loss / len(x), correct / len(x))
 
 
@@ -214,14 +227,9 @@ def predict(model: Module, x: np.ndarray, *, batch_size: int | None = 1024) -> t
     """Class ids (m,) and softmax probabilities (m, C) for inputs ``x``; the model must return logits."""
     x = np.asarray(x)
     classes, probabilities = [], []
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for rows in _batches(x, batch_size):
-                probs = model(Tensor(x[rows])).softmax(axis=1).data
-                classes.append(probs.argmax(axis=1))
-                probabilities.append(probs)
-    finally:
-        model.train(was_training)
+    with _scoring(model):
+        for rows in _batches(x, batch_size):
+            probs = model(Tensor(x[rows])).softmax(axis=1).data
+            classes.append(probs.argmax(axis=1))
+            probabilities.append(probs)
     return np.concatenate(classes), np.concatenate(probabilities)

@@ -6,7 +6,6 @@ as in ``torch.nn.Conv2d``, so a state dict moves between the two unchanged.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -80,11 +79,7 @@ class Conv2d(Module):
 
     def reset_parameters(self, generator: init.GeneratorLike = None) -> None:
         """Draw fresh weights with the default initialisation."""
-        generator = init.as_generator(generator)
-        bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
-        init.uniform_(self.weight, -bound, bound, generator)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound, generator)
+        init.default_(self.weight, self.bias, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         inputs = (self.weight,) if self.bias is None else (self.weight, self.bias)

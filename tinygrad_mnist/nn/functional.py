@@ -61,7 +61,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, generator: Gen
         return input
     keep = as_generator(generator).random(input.shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return input * Tensor(keep.astype(input.dtype) * np.asarray(scale, dtype=input.dtype))
+    return input * Tensor(np.multiply(keep, scale, dtype=input.dtype))
 
 
 def flatten(input: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:

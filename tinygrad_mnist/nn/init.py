@@ -62,6 +62,15 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
+def default_(weight: Tensor, bias: Tensor | None, generator: GeneratorLike = None) -> None:
+    """PyTorch's default for Linear and Conv2d layers: weight and bias from U(-b, b), b = 1 / sqrt(fan_in)."""
+    generator = as_generator(generator)
+    bound = 1.0 / math.sqrt(_calculate_fan_in_and_fan_out(weight)[0])
+    uniform_(weight, -bound, bound, generator)
+    if bias is not None:
+        uniform_(bias, -bound, bound, generator)
+
+
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     tensor.data[...] = values
     return tensor

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -41,11 +40,7 @@ class Linear(Module):
 
     def reset_parameters(self, generator: init.GeneratorLike = None) -> None:
         """Draw fresh weights with the default initialisation."""
-        generator = init.as_generator(generator)
-        bound = 1.0 / math.sqrt(self.in_features)
-        init.uniform_(self.weight, -bound, bound, generator)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound, generator)
+        init.default_(self.weight, self.bias, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_features:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, zero_grads
 from .parameter import Parameter
 
 ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
@@ -163,11 +163,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients (set to None, or to zeros with ``set_to_none=False``)."""
-        for param in self.parameters():
-            if set_to_none or param.grad is None:
-                param.grad = None
-            else:
-                param.grad.data = np.zeros_like(param.grad.data)
+        zero_grads(self.parameters(), set_to_none)
 
     def to(self, dtype: Any) -> Module:
         """Cast every parameter (and its gradient) to a floating ``dtype``, e.g. ``np.float64``; returns self."""
