@@ -7,6 +7,7 @@ with one message and no traceback. Everything here is thin glue over the library
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ import numpy as np
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import (
+    DATASETS,
     PIXEL_SCALINGS,
     DataError,
     DataSource,
@@ -74,7 +76,7 @@ def _batch_size(text: str) -> int:
     try:
         size = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"batch size is a positive integer or 'full', got {text!r}") from None
+        size = 0
     if size < 1:
         raise argparse.ArgumentTypeError(f"batch size is a positive integer or 'full', got {text!r}")
     return size
@@ -138,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--quiet", action="store_true")
 
     download_ = commands.add_parser("download", help="download MNIST or Fashion-MNIST (checked by SHA-256)")
-    download_.add_argument("name", choices=("mnist", "fashion-mnist"))
+    download_.add_argument("name", choices=tuple(DATASETS))
     download_.add_argument("--root", type=Path, help="cache folder (default: $TINYGRAD_MNIST_CACHE or ~/.cache)")
     download_.add_argument("--mirror", help="base URL to download from instead of the official mirrors")
     download_.add_argument("--quiet", action="store_true")
@@ -188,20 +190,15 @@ def _say(args: argparse.Namespace, message: str) -> None:
 def _write_history(history: History, out: Path, fmt: str) -> Path:
     records = history.to_dict()
     if fmt == "json":
-        path = out / "history.json"
-        with atomic_write(path) as temporary:
-            Path(temporary).write_text(json.dumps(records, indent=1))
-        return path
-    path = out / "history.csv"
-    epoch_columns = [
-        key for key in ("epoch", "train_accuracy", "dev_loss", "dev_accuracy", "lr", "seconds") if records[key]
-    ]
+        text = json.dumps(records, indent=1)
+    else:  # one row per logged step; the per-epoch columns fill the first rows, blank after
+        per_epoch = ("epoch", "train_accuracy", "dev_loss", "dev_accuracy", "lr", "seconds")
+        columns = ["step", "loss", *(key for key in per_epoch if records[key])]
+        rows = itertools.zip_longest(*(records[key] for key in columns), fillvalue="")
+        text = "\n".join(",".join(map(str, row)) for row in [columns, *rows]) + "\n"
+    path = out / f"history.{fmt}"
     with atomic_write(path) as temporary:
-        lines = [",".join(["step", "loss", *epoch_columns])]
-        for index in range(max(len(records["step"]), len(records["epoch"]))):
-            row = [records[key][index] if index < len(records[key]) else "" for key in ("step", "loss", *epoch_columns)]
-            lines.append(",".join(str(value) for value in row))
-        Path(temporary).write_text("\n".join(lines) + "\n")
+        temporary.write_text(text)
     return path
 
 

@@ -145,8 +145,10 @@ def plot_confident_errors(
     """The ``count`` digits the model got wrong most confidently, each with its label, prediction and confidence."""
     labels, probabilities = np.asarray(labels), np.asarray(probabilities)
     rows = most_confident_errors(labels, probabilities, count)
-    predictions = probabilities.argmax(axis=1)
-    titles = [f"label {labels[i]}\npredicted {predictions[i]} ({probabilities[i, predictions[i]]:.2f})" for i in rows]
+    predictions = probabilities[rows].argmax(axis=1)
+    titles = [
+        f"label {labels[i]}\npredicted {p} ({probabilities[i, p]:.2f})" for i, p in zip(rows, predictions, strict=True)
+    ]
     title = "Most confident mistakes" if len(rows) else "No mistakes"
     return _save(_digit_grid(np.asarray(images)[rows], titles, [WRONG] * len(rows), columns, title), path)
 

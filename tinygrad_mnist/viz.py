@@ -297,8 +297,8 @@ def _module_groups(calls: list[tuple[str, Any, tuple[Tensor, ...], Tensor]]) -> 
 
 
 def _module_label(name: str, module: Any) -> str:
-    """``0: Linear(784→10)``: the module's name and its ``label()`` (its class name if it has none)."""
-    label = module.label() if callable(getattr(module, "label", None)) else type(module).__name__
+    """``0: Linear(784→10)``: the module's name and its ``label()``."""
+    label = module.label()
     return f"{name}: {label}" if name else label
 
 

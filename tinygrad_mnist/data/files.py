@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+def first_file(folder: Path, names: Iterable[str]) -> Path | None:
+    """The first of ``names`` that is a file in ``folder``, or None."""
+    return next((folder / name for name in names if (folder / name).is_file()), None)
 
 
 def read_bytes(path: str | Path, fix: str) -> bytes:

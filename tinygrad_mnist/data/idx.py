@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import DataError
-from .files import read_bytes
+from .files import first_file, read_bytes
 
 NUM_CLASSES = 10
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -86,12 +86,11 @@ def idx_split_files(folder: str | Path, split: Literal["train", "test"] = "train
     folder, prefix = Path(folder), SPLIT_PREFIXES[split]
     found = []
     for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
-        candidates = [folder / f"{prefix}-{kind}{suffix}" for suffix in ("", ".gz")]
-        existing = [candidate for candidate in candidates if candidate.is_file()]
-        if not existing:
-            problem = f"has no {candidates[0].name} (or .gz) for the {split} split"
-            raise DataError(problem, path=folder, fix=GET_FILES)
-        found.append(existing[0])
+        names = [f"{prefix}-{kind}{suffix}" for suffix in ("", ".gz")]
+        path = first_file(folder, names)
+        if path is None:
+            raise DataError(f"has no {names[0]} (or .gz) for the {split} split", path=folder, fix=GET_FILES)
+        found.append(path)
     return found[0], found[1]
 
 

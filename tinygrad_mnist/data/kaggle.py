@@ -24,9 +24,9 @@ from ..files import atomic_write
 from .csv_scan import find_first_problem
 from .errors import DataError
 from .files import read_bytes
+from .idx import NUM_CLASSES
 
 PIXELS = 784
-NUM_CLASSES = 10
 PIXEL_COLUMNS = tuple(f"pixel{i}" for i in range(PIXELS))
 TRAIN_COLUMNS = ("label", *PIXEL_COLUMNS)
 TRAIN_HEADER, TEST_HEADER = "label,pixel0,...,pixel783", "pixel0,...,pixel783"

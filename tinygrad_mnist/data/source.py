@@ -17,6 +17,7 @@ import numpy as np
 
 from .download import download
 from .errors import DataError
+from .files import first_file
 from .idx import idx_split_files, load_idx_folder
 from .kaggle import load_kaggle_csv, load_kaggle_train
 
@@ -80,9 +81,8 @@ def find_data(
     if environ.get(DATA_ENV):
         return _source_at(Path(environ[DATA_ENV]), f"from ${DATA_ENV}")
     local = Path.cwd() if cwd is None else Path(cwd)
-    for name in KAGGLE_NAMES:
-        if (local / "data" / name).is_file():
-            return _kaggle_source(local / "data" / name, f"found data/{name} in {local}")
+    if train := first_file(local / "data", KAGGLE_NAMES):
+        return _kaggle_source(train, f"found data/{train.name} in {local}")
     folder = download("mnist", cache_dir, mirror=mirror, progress=progress)
     reason = f"no --data, no ${DATA_ENV} and no data/train.csv here, so MNIST was downloaded into {folder}"
     return DataSource("idx", folder, folder, reason)
@@ -96,9 +96,8 @@ def _source_at(path: Path, reason: str) -> DataSource:
         return _source_at(path.parent, reason)
     if path.is_file():
         return _kaggle_source(path, reason)
-    for name in KAGGLE_NAMES:
-        if (path / name).is_file():
-            return _kaggle_source(path / name, reason)
+    if train := first_file(path, KAGGLE_NAMES):
+        return _kaggle_source(train, reason)
     try:
         idx_split_files(path, "train")
     except DataError:
@@ -108,5 +107,4 @@ def _source_at(path: Path, reason: str) -> DataSource:
 
 
 def _kaggle_source(train: Path, reason: str) -> DataSource:
-    tests = [train.parent / name for name in KAGGLE_TEST_NAMES if (train.parent / name).is_file()]
-    return DataSource("kaggle", train, tests[0] if tests else None, reason)
+    return DataSource("kaggle", train, first_file(train.parent, KAGGLE_TEST_NAMES), reason)
