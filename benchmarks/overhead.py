@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from full_batch import SAMPLE, LeanMLP, Step, Update, median_seconds, sgd
+from full_batch import SAMPLE, LeanMLP, Step, Update, median_seconds, scaled, sgd
 
 from tinygrad_mnist import Tensor, nn, optim, topological_order
 from tinygrad_mnist.data import load_kaggle_train
@@ -183,10 +183,9 @@ def deep_narrow_table(repeats: int, calls: int) -> str:
     return "\n".join(lines)
 
 
-def batch_step_table(repeats: int, calls: int) -> str:
+def batch_step_table(images: np.ndarray, labels: np.ndarray, repeats: int, calls: int) -> str:
     """Share of a batch-128 Adam step of 784-785-10 spent outside the NumPy kernels."""
-    images, labels = load_kaggle_train(SAMPLE)
-    x = np.multiply(images[:128], 1 / 255, dtype=np.float32)
+    x = scaled(images[:128], np.float32)
     steps, _ = training_steps(initial_parameters([784, 785, 10]), x, labels[:128], "adam", 1e-3)
     seconds = per_step_seconds(steps, calls, repeats)
     lean = seconds["lean NumPy"]
@@ -244,11 +243,9 @@ def epochs(x: np.ndarray, labels: np.ndarray, batch_size: int) -> dict[str, Call
     return runs
 
 
-def epoch_table(repeats: int, rows: int | None) -> str:
-    """Seconds per epoch over the sample's rows, batch 128, Adam."""
-    images, labels = load_kaggle_train(SAMPLE)
-    images, labels = images[:rows], labels[:rows]
-    x = np.multiply(images, 1 / 255, dtype=np.float32)
+def epoch_table(images: np.ndarray, labels: np.ndarray, repeats: int) -> str:
+    """Seconds per epoch over the given rows of the sample, batch 128, Adam."""
+    x = scaled(images, np.float32)
     seconds = median_seconds(epochs(x, labels, 128), repeats)
     reference = seconds.get("PyTorch")
     lines = [
@@ -271,11 +268,12 @@ def main() -> None:
     args = parser.parse_args()
     calls, rows = (2, 256) if args.smoke else (50, None)
     repeats = 1 if args.smoke else args.repeats
+    images, labels = load_kaggle_train(SAMPLE)
     print(deep_narrow_table(repeats, calls * 4))
     print()
-    print(batch_step_table(repeats, calls))
+    print(batch_step_table(images, labels, repeats, calls))
     print()
-    print(epoch_table(repeats, rows))
+    print(epoch_table(images[:rows], labels[:rows], repeats))
     print(f"\n(median of {repeats}; times per step from blocks of consecutive steps)")
 
 

@@ -11,10 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from tinygrad_mnist import nn
-from tinygrad_mnist.data import as_image_batch, load_kaggle_train, scale_pixels
+from tinygrad_mnist.data import Split, as_image_batch, load_kaggle_train, scale_pixels, sequential_split
 from tinygrad_mnist.data.loader import DataLoader
 from tinygrad_mnist.optim import Adam
 from tinygrad_mnist.train import History, fit
@@ -22,11 +20,10 @@ from tinygrad_mnist.train import History, fit
 SAMPLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist" / "train.csv.gz"
 
 
-def load_split(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_split(path: Path) -> Split:
     """(m, 1, 28, 28) float32 images in [0, 1] and labels; rows 0..6,999 to train, 7,000..7,999 for dev."""
     pixels, labels = load_kaggle_train(path)
-    images = as_image_batch(scale_pixels(pixels, "unit"))
-    return images[:7000], labels[:7000], images[7000:8000], labels[7000:8000]
+    return sequential_split(as_image_batch(scale_pixels(pixels, "unit")), labels, 7000, 1000)
 
 
 def he_init(module: nn.Module) -> None:

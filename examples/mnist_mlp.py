@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from tinygrad_mnist import nn
+from tinygrad_mnist.data import Split, load_kaggle_train, scale_pixels, sequential_split
 from tinygrad_mnist.data.loader import DataLoader
 from tinygrad_mnist.optim import Adam
 from tinygrad_mnist.train import History, fit
@@ -19,11 +19,10 @@ from tinygrad_mnist.train import History, fit
 SAMPLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist" / "train.csv.gz"
 
 
-def load_split(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_split(path: Path) -> Split:
     """Pixels scaled to [0, 1] as float32, labels; rows 0..6,999 to train, 7,000..7,999 for dev."""
-    table = pd.read_csv(path).to_numpy()
-    images, labels = (table[:, 1:] / 255).astype(np.float32), table[:, 0]
-    return images[:7000], labels[:7000], images[7000:8000], labels[7000:8000]
+    pixels, labels = load_kaggle_train(path)
+    return sequential_split(scale_pixels(pixels, "unit"), labels, 7000, 1000)
 
 
 def he_init(module: nn.Module) -> None:

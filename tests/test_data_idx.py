@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_data_kaggle import write
 
 from tinygrad_mnist.data import (
     DataError,
@@ -46,11 +47,6 @@ def idx_bytes(array: np.ndarray) -> bytes:
     code = TYPE_CODES[array.dtype.str[1:]]
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-
-
-def write(path: Path, data: bytes, compress: bool = False) -> Path:
-    path.write_bytes(gzip.compress(data) if compress else data)
-    return path
 
 
 def images_and_labels(folder: Path, count: int = 5, prefix: str = "train", compress: bool = True) -> np.ndarray:

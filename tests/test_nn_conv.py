@@ -41,15 +41,7 @@ def tiny_cnn(dtype=np.float32, seed=0) -> nn.Sequential:
 def torch_twin(model: nn.Sequential):
     """The same network in torch.nn, built from our layers' configs (no weights copied yet)."""
     torch = pytest.importorskip("torch")
-    layers = []
-    for layer in model:
-        config = layer.get_config()
-        if isinstance(layer, nn.Linear):
-            config.pop("bias")
-            layers.append(torch.nn.Linear(**config))
-        else:
-            layers.append(getattr(torch.nn, type(layer).__name__)(**config))
-    return torch.nn.Sequential(*layers)
+    return torch.nn.Sequential(*(getattr(torch.nn, type(layer).__name__)(**layer.get_config()) for layer in model))
 
 
 def images(m: int, side: int = 28, seed: int = 0, dtype=np.float32) -> np.ndarray:
