@@ -1,4 +1,4 @@
-"""Shared test set-up: Hypothesis profiles and the sample data's location."""
+"""Shared test set-up: Hypothesis profiles and where the real data lives."""
 
 import os
 from pathlib import Path
@@ -15,15 +15,27 @@ settings.register_profile("dev", deadline=None, suppress_health_check=[HealthChe
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def data_folder(folder: Path, first_file: str, missing: str) -> Path:
+    """``folder`` if it holds ``first_file``; else the test fails in CI (which must have it) and skips elsewhere."""
+    if not (folder / first_file).exists():
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return folder
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The read-only sample of real MNIST in Kaggle's layout (``../shared/data/mnist``)."""
     path = SHARED_DATA.resolve() / "mnist"
-    if not (path / "train.csv.gz").exists():
-        message = f"sample data not found at {path}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return data_folder(path, "train.csv.gz", f"sample data not found at {path}")
+
+
+@pytest.fixture(scope="session")
+def fashion_dir() -> Path:
+    """Debian's Fashion-MNIST files (``apt-get install -y dataset-fashion-mnist``)."""
+    missing = f"Fashion-MNIST not found at {FASHION} (apt-get install -y dataset-fashion-mnist)"
+    return data_folder(FASHION, "train-images-idx3-ubyte.gz", missing)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import os
 import struct
 from pathlib import Path
 
@@ -27,19 +26,7 @@ from tinygrad_mnist.data import (
 
 pytestmark = pytest.mark.filterwarnings("error")  # bad input gets a DataError, not warnings as well
 
-FASHION = Path("/usr/share/datasets/fashion-mnist")
 TYPE_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
-
-
-@pytest.fixture(scope="session")
-def fashion_dir() -> Path:
-    """Debian's Fashion-MNIST files (``apt-get install dataset-fashion-mnist``); CI must have them."""
-    if not (FASHION / "train-images-idx3-ubyte.gz").exists():
-        message = f"Fashion-MNIST not found at {FASHION} (apt-get install -y dataset-fashion-mnist)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return FASHION
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
