@@ -6,10 +6,11 @@ import weakref
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from tinygrad_mnist import Tensor, no_grad
+from tinygrad_mnist import Tensor, nn, no_grad
 from tinygrad_mnist.ops import MatMul
-from tinygrad_mnist.testing import arrays, shapes
+from tinygrad_mnist.testing import arrays, broadcastable_shapes, shapes
 
 # ----- dtypes ------------------------------------------------------------------------
 
@@ -244,3 +245,169 @@ def test_shape_errors_name_the_op_and_shapes(program, message):
 def test_pow_takes_only_number_exponents():
     with pytest.raises(TypeError, match="exponent must be a Python number"):
         Tensor(np.ones(2)) ** Tensor(np.ones(2))
+
+
+# ----- in-place arithmetic and version counters -----------------------------------------
+
+IN_PLACE = {
+    "+=": (lambda t, v: t.__iadd__(v), np.add),
+    "-=": (lambda t, v: t.__isub__(v), np.subtract),
+    "*=": (lambda t, v: t.__imul__(v), np.multiply),
+    "/=": (lambda t, v: t.__itruediv__(v), np.divide),
+    "add_": (lambda t, v: t.add_(v), np.add),
+    "sub_": (lambda t, v: t.sub_(v), np.subtract),
+    "mul_": (lambda t, v: t.mul_(v), np.multiply),
+    "div_": (lambda t, v: t.div_(v), np.divide),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+@given(pair=broadcastable_shapes(), data=st.data())
+def test_in_place_arithmetic_writes_the_tensors_own_array(name, pair, data):
+    update, ufunc = IN_PLACE[name]
+    shape = np.broadcast_shapes(*pair)
+    x = data.draw(arrays(shape, 0.5, 3.0))
+    other = data.draw(arrays(pair[1], 0.5, 3.0))
+    t = Tensor(x.copy())
+    array = t.data
+    assert update(t, Tensor(other)) is t
+    assert t.data is array and t._version == 1
+    np.testing.assert_array_equal(t.data, ufunc(x, other))
+
+
+def test_add_and_sub_take_alpha_like_pytorch():
+    t = Tensor(np.ones(3))
+    t.add_(Tensor(np.full(3, 2.0)), alpha=3).sub_(1, alpha=0.5)
+    np.testing.assert_array_equal(t.data, np.full(3, 6.5))
+
+
+def test_the_tutorial_update_changes_module_parameters_in_place():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    rng = np.random.default_rng(0)
+    model(Tensor(rng.standard_normal((5, 3)).astype(np.float32))).sum().backward()
+    params = list(model.parameters())
+    expected = [p.data - np.float32(0.1) * p.grad.data for p in params]
+    with no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    assert [id(p) for p in model.parameters()] == [id(p) for p in params]
+    for p, want in zip(model.parameters(), expected, strict=True):
+        np.testing.assert_allclose(p.data, want, rtol=1e-6)
+        assert p.is_leaf and p.requires_grad and p.dtype == np.float32
+    model(Tensor(np.ones((1, 3), dtype=np.float32))).sum().backward()  # still trainable
+
+
+def test_a_bare_leaf_stays_a_leaf_that_requires_grad():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    with no_grad():
+        w -= 0.5 * w.grad
+    np.testing.assert_array_equal(w.data, [0.0, 0.0])
+    assert w.is_leaf and w.requires_grad
+    w.grad = None
+    (w * 3).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [3.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        *IN_PLACE.values(),
+        (lambda t, v: t.zero_(), None),
+        (lambda t, v: t.fill_(v), None),
+        (lambda t, v: t.copy_(v), None),
+    ],
+)
+def test_in_place_on_a_leaf_that_requires_grad_raises_pytorchs_error(update):
+    w = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+        update[0](w, 2.0)
+    np.testing.assert_array_equal(w.data, np.ones(3))
+    assert w._version == 0
+
+
+def test_in_place_on_a_graph_tensor_is_recorded():
+    w = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    h = w * 2
+    h += w  # 3w
+    h *= w  # 3w^2
+    h -= 1
+    h /= 2  # (3w^2 - 1) / 2
+    assert h.grad_fn is not None and not h.is_leaf
+    cotangent = np.array([0.5, -1.0, 2.0])
+    h.backward(cotangent)
+    np.testing.assert_allclose(w.grad.data, cotangent * 3 * w.data)
+
+
+def test_a_plain_buffer_takes_the_graph_of_what_is_added_into_it():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    total = Tensor(np.zeros(2))
+    total += x * x
+    assert total.requires_grad and total.grad_fn is not None
+    total.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+
+
+def test_changing_a_saved_tensor_in_place_makes_backward_raise():
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    y = x.exp()  # Exp saves its output
+    loss = (y * 2).sum()
+    y += 1
+    with pytest.raises(
+        RuntimeError, match=r"modified by an in-place operation: Exp saved its output at version 0.*version 1"
+    ):
+        loss.backward()
+
+
+def test_changing_a_constant_an_op_saved_makes_backward_raise():
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    scale = Tensor(np.array([2.0, 3.0]))
+    loss = (x * scale).sum()
+    with no_grad():  # no_grad does not make it safe: the saved array itself changed
+        scale *= 10
+    with pytest.raises(RuntimeError, match=r"Mul saved its input 1 at version 0"):
+        loss.backward()
+
+
+def test_changing_what_no_op_needs_is_no_error():
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    y = x * 1.0
+    loss = (y * 2).sum()  # the gradient with respect to y needs only the 2
+    y += 1
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+def test_views_share_the_version_counter():
+    base = Tensor(np.arange(4.0))
+    view = base.reshape(2, 2)
+    x = Tensor(np.ones((2, 2)), requires_grad=True)
+    loss = (x * view).sum()
+    with no_grad():
+        base += 1  # changes view's array too
+    assert view._version == base._version == 1 and base.detach()._version == 1
+    with pytest.raises(RuntimeError, match="Mul saved its input 1"):
+        loss.backward()
+
+
+def test_in_place_errors_name_the_problem():
+    ints = Tensor(np.arange(3))
+    ints += 1
+    np.testing.assert_array_equal(ints.data, [1, 2, 3])
+    with pytest.raises(TypeError, match=r"add_: the result \(float64\) cannot be written in place into this int64"):
+        ints += 1.5
+    with pytest.raises(ValueError, match=r"does not fit in place into this tensor of shape \(3,\)"):
+        Tensor(np.ones(3)).add_(Tensor(np.ones((2, 3))))
+    with pytest.raises(RuntimeError, match="copy_: this tensor is part of a recorded graph"):
+        (Tensor(np.ones(2), requires_grad=True) * 2).copy_(np.zeros(2))
+
+
+def test_fill_zero_and_copy_overwrite_and_cast():
+    t = Tensor(np.arange(4.0).reshape(2, 2))
+    assert t.fill_(7).data.tolist() == [[7.0, 7.0], [7.0, 7.0]]
+    assert t.copy_(Tensor(np.array([1, 2]))).data.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    assert t.zero_().data.tolist() == [[0.0, 0.0], [0.0, 0.0]] and t._version == 3
+    w = Tensor(np.ones(2), requires_grad=True)
+    (w * 3).sum().backward()
+    w.grad.zero_()  # the tutorials' gradient reset
+    np.testing.assert_array_equal(w.grad.data, [0.0, 0.0])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, zero_grads
+from .tensor import Tensor, no_grad, zero_grads
 
 ParamsOrGroups = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -52,14 +52,16 @@ class Optimizer:
         """Forget every parameter's gradient (before the next backward)."""
         zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
+    @no_grad()
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient, in place (each update bumps the parameter's version)."""
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is not None:
                     # One C-order copy of a transposed gradient (as ``x @ w.T`` gives ``w``) beats
                     # running every elementwise pass of the update over mixed memory layouts.
-                    grad = np.ascontiguousarray(param.grad.data)
+                    # (``np.asarray(order="C")``, not ``ascontiguousarray``, which makes a 0-d array 1-d.)
+                    grad = np.asarray(param.grad.data, order="C")
                     self._update(param, grad, group, self.state.setdefault(param, {}))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -149,14 +151,14 @@ class SGD(Optimizer):
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                buffer = state["momentum_buffer"] = grad.copy()
+                buffer = state["momentum_buffer"] = np.array(grad)  # an array even for 0-d: *= below writes it
             else:
                 buffer *= momentum
                 buffer += (1.0 - float(group["dampening"])) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
         step = self._buffer(param)
         np.multiply(grad, lr, out=step)
-        np.subtract(param.data, step, out=param.data)
+        param.sub_(step)
 
 
 class Adam(Optimizer):
@@ -204,7 +206,7 @@ class Adam(Optimizer):
 
         if weight_decay != 0:
             if self.decoupled_weight_decay:
-                param.data *= 1.0 - lr * weight_decay
+                param.mul_(1.0 - lr * weight_decay)
             else:
                 grad = grad + weight_decay * param.data
         np.subtract(grad, exp_avg, out=scratch)  # m += (1 - beta1) * (g - m), PyTorch's lerp
@@ -225,7 +227,7 @@ class Adam(Optimizer):
         scratch += eps
         np.divide(exp_avg, scratch, out=scratch)
         scratch *= step_size
-        param.data -= scratch
+        param.sub_(scratch)
 
 
 class AdamW(Adam):

@@ -63,8 +63,14 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _fit(grad: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``grad`` summed back to ``shape`` and cast to ``dtype``; itself when it already fits."""
+def _fit(grad: np.ndarray | np.generic, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``grad`` as an ``np.ndarray``, summed back to ``shape`` and cast to ``dtype``; itself when it already fits.
+
+    NumPy arithmetic on 0-d arrays returns NumPy scalars, on which ``+=`` rebinds a name
+    instead of writing an array: every gradient the engine holds is made an array here.
+    """
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
     if grad.shape != shape:
         grad = unbroadcast(grad, shape)
     return grad if grad.dtype == dtype else grad.astype(dtype)
@@ -105,6 +111,48 @@ def topological_order(root: Op) -> list[Op]:
     return order
 
 
+def _saved_versions(saved: tuple[Any, ...], tensors: tuple[Tensor, ...]) -> tuple[tuple[int, list[int], int], ...]:
+    """For each of an op's inputs (and, last, its output) whose array it saved: (position, counter, version now).
+
+    ``backward`` compares each counter with the version remembered here, so a saved tensor
+    changed in place afterwards is an error instead of a wrong gradient.
+    """
+    found = []
+    for position, t in enumerate(tensors):
+        data = t.data
+        for array in saved:
+            if array is data:
+                found.append((position, t._versions, t._versions[0]))
+                break
+    return tuple(found)
+
+
+def _check_saved_versions(op: Op) -> None:
+    """Raise PyTorch's error when a tensor ``op`` saved for backward was modified in place since."""
+    for position, counter, version in op.saved_versions:
+        if counter[0] != version:
+            which = "its output" if position == len(op.parents) else f"its input {position}"
+            raise RuntimeError(
+                "backward: one of the variables needed for gradient computation has been modified by an "
+                f"in-place operation: {op.name} saved {which} at version {version}, and it is now at version "
+                f"{counter[0]}. Write x = x + y instead of x += y where an op still needs x"
+            )
+
+
+#: In-place arithmetic: method name -> (the NumPy ufunc that writes in place, the op recorded in a graph).
+_IN_PLACE: dict[str, tuple[np.ufunc, type[Op]]] = {
+    "add_": (np.add, ops.Add),
+    "sub_": (np.subtract, ops.Sub),
+    "mul_": (np.multiply, ops.Mul),
+    "div_": (np.true_divide, ops.Div),
+}
+
+
+def _data_of(value: ArrayLike) -> Any:
+    """A Tensor's array, or the value itself."""
+    return value.data if isinstance(value, Tensor) else value
+
+
 def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
     """Convert user data: float arrays keep their dtype, Python numbers and lists become float32."""
     if isinstance(value, Tensor):
@@ -124,6 +172,7 @@ class Tensor:
         self.data: np.ndarray = _as_array(data, dtype)
         self.grad: Tensor | None = None
         self._op: Op | None = None
+        self._versions = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
@@ -144,6 +193,8 @@ class Tensor:
             op.parents = tuple([t if t._op is None else t._op for t in inputs])
             op.out_shape, op.out_dtype = out.data.shape, out.data.dtype
             out._op, out.requires_grad = op, True
+            if op.saved:
+                op.saved_versions = _saved_versions(op.saved, (*inputs, out))
         return out
 
     @staticmethod
@@ -151,7 +202,7 @@ class Tensor:
         """A leaf tensor around an array the engine made: no conversion or checks, unlike ``__init__``."""
         out = Tensor.__new__(Tensor)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
-        out.grad, out._op, out.requires_grad = None, None, False
+        out.grad, out._op, out._versions, out.requires_grad = None, None, [0], False
         return out
 
     def _lift(self, other: ArrayLike) -> Tensor:
@@ -208,6 +259,8 @@ class Tensor:
                 )
             if grad is None:  # every consumer of this op's output returned None for it
                 continue
+            if op.saved_versions:
+                _check_saved_versions(op)
             if op.retained is not None and (kept := op.retained()) is not None:
                 kept._accumulate(grad)  # a copy: the op below may still overwrite grad
             op.may_overwrite_grad = grad_is_ours = id(op) in owned
@@ -234,7 +287,7 @@ class Tensor:
                 elif key in owned:
                     previous += fitted  # the array is ours alone: accumulate in place
                 else:
-                    grads[key] = previous + fitted
+                    grads[key] = np.asarray(previous + fitted)  # an array even when 0-d: += above writes it
                     owned.add(key)
             if not retain_graph:
                 op.release()
@@ -248,7 +301,7 @@ class Tensor:
         if self.grad is None:
             self.grad = Tensor._wrap(grad if owned else grad.copy())
         else:
-            self.grad.data = self.grad.data + grad
+            self.grad.data = np.asarray(self.grad.data + grad)  # 0-d sums come back as NumPy scalars
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during the next backward."""
@@ -265,8 +318,114 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut off from the graph."""
-        return Tensor(self.data)
+        """A new leaf sharing this tensor's data (and its version counter), cut off from the graph."""
+        out = Tensor(self.data)
+        out._versions = self._versions
+        return out
+
+    # ----- in-place arithmetic (PyTorch's semantics) -------------------------------------
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's data was changed in place (PyTorch's ``_version``); views share it."""
+        return self._versions[0]
+
+    def add_(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        """``self += alpha * other`` in this tensor's own array; returns self."""
+        return self._update_in_place("add_", other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        """``self -= alpha * other`` in this tensor's own array; returns self."""
+        return self._update_in_place("sub_", other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: ArrayLike) -> Tensor:
+        """``self *= other`` in this tensor's own array; returns self."""
+        return self._update_in_place("mul_", other)
+
+    def div_(self, other: ArrayLike) -> Tensor:
+        """``self /= other`` in this tensor's own array; returns self."""
+        return self._update_in_place("div_", other)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def fill_(self, value: float) -> Tensor:
+        """Set every element to ``value`` (cast to this tensor's dtype); returns self."""
+        return self._assign_in_place("fill_", value)
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0; returns self."""
+        return self._assign_in_place("zero_", 0)
+
+    def copy_(self, src: ArrayLike) -> Tensor:
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor's array; returns self."""
+        return self._assign_in_place("copy_", src)
+
+    def _update_in_place(self, name: str, other: ArrayLike) -> Tensor:
+        """Apply ``name``'s op with ``other`` and write the result into ``self.data``.
+
+        Where a graph is recorded, the op is recorded on a snapshot of the old value and this
+        tensor takes the op as its ``grad_fn``, as PyTorch rebases an in-place op's history;
+        ops that saved the old array see the version change and refuse to backpropagate.
+        Optimizers call this once per parameter per step, so the plain path is kept short.
+        """
+        ufunc, op = _IN_PLACE[name]
+        recorded = self._records_with(name, other)
+        if recorded:
+            snapshot = Tensor._wrap(self.data.copy())
+            snapshot._op, snapshot.requires_grad = self._op, self.requires_grad
+            result = Tensor._apply(op(), snapshot, self._lift(other))
+        try:
+            if recorded:
+                np.copyto(self.data, result.data, casting="same_kind")
+                self._op, self.requires_grad = result._op, True
+            else:
+                ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as error:
+            raise self._in_place_error(name, other, error) from None
+        self._versions[0] += 1
+        return self
+
+    def _assign_in_place(self, name: str, value: ArrayLike) -> Tensor:
+        """Overwrite ``self.data`` with ``value``, which a recorded graph cannot follow."""
+        if self._records_with(name, value):
+            raise RuntimeError(
+                f"{name}: this tensor is part of a recorded graph, which an overwrite would cut; "
+                f"call {name} under no_grad(), or make a new tensor instead"
+            )
+        try:
+            np.copyto(self.data, value.data if isinstance(value, Tensor) else value, casting="unsafe")
+        except (TypeError, ValueError) as error:
+            raise self._in_place_error(name, value, error) from None
+        self._versions[0] += 1
+        return self
+
+    def _records_with(self, name: str, other: ArrayLike) -> bool:
+        """Whether an in-place op with ``other`` must be recorded; PyTorch's error for a leaf that requires grad."""
+        if not (_grad_enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))):
+            return False
+        if self._op is None and self.requires_grad:
+            raise RuntimeError(
+                f"{name}: a leaf Variable that requires grad is being used in an in-place operation. "
+                "Update parameters under no_grad() (as optimizers do), or write x = x op y for a new tensor"
+            )
+        return True
+
+    def _in_place_error(self, name: str, other: ArrayLike, error: Exception) -> Exception:
+        """NumPy's refusal to write a result in place, said in this tensor's terms."""
+        if not self.data.flags.writeable:
+            return ValueError(f"{name}: this tensor's array is read-only; make a writable copy first")
+        if isinstance(error, TypeError):  # NumPy's casting refusal, e.g. a float result into an integer tensor
+            return TypeError(
+                f"{name}: the result ({np.result_type(self.data, _data_of(other))}) cannot be written in place "
+                f"into this {self.dtype} tensor; write x = x op y for a new tensor"
+            )
+        return ValueError(
+            f"{name}: a result broadcast from shapes {self.shape} and {np.shape(_data_of(other))} does not fit "
+            f"in place into this tensor of shape {self.shape}"
+        )
 
     @property
     def is_leaf(self) -> bool:
@@ -398,11 +557,17 @@ class Tensor:
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         target = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
-        return Tensor._apply(ops.Reshape(target), self)
+        return self._view(Tensor._apply(ops.Reshape(target), self))
 
     def transpose(self, *axes: int) -> Tensor:
         """Permute axes (all reversed when none are given, like ``.T``)."""
-        return Tensor._apply(ops.Transpose(axes or None), self)
+        return self._view(Tensor._apply(ops.Transpose(axes or None), self))
+
+    def _view(self, out: Tensor) -> Tensor:
+        """``out``, sharing this tensor's version counter when its array is a view of this one's, as in PyTorch."""
+        if out.data.base is not None and np.may_share_memory(out.data, self.data):
+            out._versions = self._versions
+        return out
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name

@@ -55,7 +55,9 @@ class Mul(Elementwise):
             out = a * b
         except ValueError:
             raise broadcast_error("mul", a, b) from None
-        self.save(a, b)
+        # Save only what the wanted gradients need (da needs b, db needs a), as PyTorch does:
+        # an in-place change of an input that is not needed is then no error.
+        self.save(a if self.needs_input_grad[1] else None, b if self.needs_input_grad[0] else None)
         return out
 
     def backward(self, grad):
@@ -72,7 +74,7 @@ class Div(Elementwise):
             out = a / b
         except ValueError:
             raise broadcast_error("div", a, b) from None
-        self.save(a, b)
+        self.save(a if self.needs_input_grad[1] else None, b)  # da needs b; db needs a and b
         return out
 
     def backward(self, grad):

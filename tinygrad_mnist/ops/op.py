@@ -33,6 +33,9 @@ class Op:
     parents: tuple[Any, ...] = ()
     out_shape: tuple[int, ...] = ()
     out_dtype: np.dtype = np.dtype(np.float32)
+    #: Set by the engine: (position, version counter, version) of each input or output whose array
+    #: ``saved`` holds, checked before ``backward`` so an in-place change is an error, not a wrong gradient.
+    saved_versions: tuple[tuple[int, list[int], int], ...] = ()
     #: A weak reference to the output tensor once it called ``retain_grad()``.
     retained: weakref.ref | None = None
     #: A promise by the op's class: every array ``backward`` returns is either ``grad`` itself
