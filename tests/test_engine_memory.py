@@ -59,8 +59,9 @@ def test_the_activation_is_freed_once_the_layer_above_has_its_gradient():
     relu_op = hidden.grad_fn
     loss = cross_entropy(linear(hidden, w2), rng.integers(0, 3, 32))
     del hidden
-    (mask,) = relu_op.saved
-    assert mask.dtype == np.bool_ and mask.shape == (32, 64)  # the ReLU keeps 1 byte per element, not the output
+    (mask,) = relu_op.saved_tensors
+    # The ReLU keeps a 1-byte-per-element mask, not its output.
+    assert not mask.requires_grad and mask.dtype == np.bool_ and mask.shape == (32, 64)
     loss.backward()
     assert relu_op.released
 

@@ -103,7 +103,9 @@ def test_backward_frees_saved_arrays():
     x = Tensor(np.ones((2, 2)), requires_grad=True)
     y = (x * x).exp()
     y.sum().backward()
-    assert y.grad_fn.released and y.grad_fn.saved is None
+    assert y.grad_fn.released
+    with pytest.raises(RuntimeError, match="already freed"):
+        _ = y.grad_fn.saved_tensors
 
 
 def test_backward_on_a_non_scalar_needs_a_gradient():
@@ -354,7 +356,7 @@ def test_changing_a_saved_tensor_in_place_makes_backward_raise():
     loss = (y * 2).sum()
     y += 1
     with pytest.raises(
-        RuntimeError, match=r"modified by an in-place operation: Exp saved its output at version 0.*version 1"
+        RuntimeError, match=r"in-place operation: Exp saved its output of shape \(2,\) at version 0.*version 1"
     ):
         loss.backward()
 
@@ -365,7 +367,7 @@ def test_changing_a_constant_an_op_saved_makes_backward_raise():
     loss = (x * scale).sum()
     with no_grad():  # no_grad does not make it safe: the saved array itself changed
         scale *= 10
-    with pytest.raises(RuntimeError, match=r"Mul saved its input 1 at version 0"):
+    with pytest.raises(RuntimeError, match=r"Mul saved its input 1 of shape \(2,\) at version 0"):
         loss.backward()
 
 

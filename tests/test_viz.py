@@ -56,12 +56,12 @@ def clusters(source: str) -> dict[str, set[str]]:
 
 
 def recorded(root: Tensor) -> tuple[dict[int, str], Counter[tuple[str, str]]]:
-    """Node ids of the recorded graph by the documented numbering, and its edges, one per op input."""
+    """Node ids of the recorded graph by the documented numbering, and its edges, one per tensor input of an op."""
     ops = topological_order(root.grad_fn)
     ids = {id(op): f"op{i}" for i, op in enumerate(ops)}
     leaves = dict.fromkeys(id(p) for op in ops for p in op.parents if isinstance(p, Tensor))
     ids |= {key: f"t{i}" for i, key in enumerate(leaves)}
-    edges = Counter((ids[id(parent)], ids[id(op)]) for op in ops for parent in op.parents)
+    edges = Counter((ids[id(parent)], ids[id(op)]) for op in ops for parent in op.parents if parent is not None)
     return ids, edges
 
 
@@ -225,7 +225,7 @@ def test_drawing_is_read_only():
     ops = topological_order(t["loss"].grad_fn)
 
     def snapshot():
-        state = [(op.parents, op.saved, op.needs_input_grad, op.retained, op.out_shape) for op in ops]
+        state = [(op.parents, op.released, op.needs_input_grad, op.retained, op.out_shape) for op in ops]
         return state, [(t[n].data, t[n].grad) for n in PARAMETERS]
 
     before = snapshot()

@@ -1,17 +1,22 @@
 """tinygrad_mnist: a small, graph-based reverse-mode autodiff framework on NumPy."""
 
-from .gradcheck import GradcheckError, gradcheck
-from .tensor import Tensor, cross_entropy, is_grad_enabled, no_grad, topological_order, unbroadcast
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, topological_order
+from .autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .tensor import Tensor, cross_entropy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError",
     "Tensor",
+    "autograd",
     "cross_entropy",
+    "enable_grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "no_grad",
+    "set_grad_enabled",
     "topological_order",
-    "unbroadcast",
 ]

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, no_grad, zero_grads
+from .autograd import no_grad
+from .tensor import Tensor, zero_grads
 
 ParamsOrGroups = Iterable[Tensor] | Iterable[dict[str, Any]]
 

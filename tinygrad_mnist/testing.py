@@ -26,7 +26,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .gradcheck import GradcheckError, gradcheck
+from .autograd.gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor
 
 Shape = tuple[int, ...]

@@ -18,11 +18,12 @@ from typing import Any, NamedTuple, NoReturn
 import numpy as np
 from tqdm import tqdm
 
+from .autograd import no_grad
 from .data.loader import DataLoader
 from .lr_scheduler import LRScheduler
 from .nn.module import Module
 from .optim import Optimizer
-from .tensor import Tensor, cross_entropy, no_grad
+from .tensor import Tensor, cross_entropy
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 

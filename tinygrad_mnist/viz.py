@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import graphviz
 import numpy as np
 
+from .autograd import Function, topological_order
 from .files import atomic_write
-from .ops import Op
-from .tensor import Tensor, cross_entropy, topological_order
+from .tensor import Tensor, cross_entropy
 
 if TYPE_CHECKING:
     from .nn import Module
@@ -62,7 +62,7 @@ class _Group:
     """The ops one module call produced (innermost module wins), for clusters and collapsing."""
 
     label: str
-    output: Op
+    output: Function
     ops: set[int] = field(default_factory=set)
 
 
@@ -265,6 +265,8 @@ def _draw(
     for op in ops:
         head = node_id[id(op)]
         for parent in op.parents:
+            if parent is None:  # a non-tensor argument (an axis, a shape)
+                continue
             tail = node_id[id(parent)]
             if id(parent) in folded or tail == head:
                 continue
@@ -302,7 +304,7 @@ def _module_label(name: str, module: Any) -> str:
     return f"{name}: {label}" if name else label
 
 
-def _param_clusters(params: Mapping[str, Tensor], ops: list[Op], group_of: dict[int, int]) -> dict[int, int]:
+def _param_clusters(params: Mapping[str, Tensor], ops: list[Function], group_of: dict[int, int]) -> dict[int, int]:
     """The cluster of each parameter: that of the first op (in forward order) that consumes it."""
     param_ids = {id(p) for p in params.values()}
     placed: dict[int, int] = {}
@@ -313,7 +315,7 @@ def _param_clusters(params: Mapping[str, Tensor], ops: list[Op], group_of: dict[
     return placed
 
 
-def _folded_leaves(ops: list[Op], group_of: dict[int, int], input_ids: set[int]) -> dict[int, int]:
+def _folded_leaves(ops: list[Function], group_of: dict[int, int], input_ids: set[int]) -> dict[int, int]:
     """Leaves consumed only inside one collapsed module call (its parameters, constants): id -> group."""
     consumers: dict[int, set[int | None]] = {}
     for op in ops:
@@ -335,7 +337,7 @@ def _describe(shape: tuple[int, ...], dtype: Any) -> str:
     return f"{tuple(shape)} {np.dtype(dtype)}"
 
 
-def _retained_grad(op: Op) -> Tensor | None:
+def _retained_grad(op: Function) -> Tensor | None:
     """The gradient of an op's output, if that tensor called ``retain_grad()`` and is still alive."""
     kept = op.retained() if op.retained is not None else None
     return kept.grad if kept is not None else None

@@ -1,31 +1,28 @@
-"""Differentiable operations: each one's forward and backward side by side."""
+"""Differentiable operations, each an ``autograd.Function``: forward (NumPy) and backward (Tensor ops) side by side."""
 
-from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .conv import avg_pool2d, conv2d, max_pool2d
 from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
-from .linear import Linear
-from .loss import CrossEntropy, LogSoftmax, Softmax
-from .matmul import MatMul
-from .movement import Reshape, Transpose
-from .op import Op
-from .reduce import Max, Mean, Sum
+from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
+from .matmul import Linear, MatMul
+from .movement import Cast, Clone, Reshape, Transpose
+from .reduce import Expand, Max, Sum
 
 __all__ = [
     "Add",
-    "AvgPool2d",
-    "Conv2d",
+    "Cast",
+    "Clone",
     "CrossEntropy",
+    "CrossEntropyBackward",
     "Div",
     "Exp",
+    "Expand",
     "Linear",
     "Log",
     "LogSoftmax",
     "MatMul",
     "Max",
-    "MaxPool2d",
-    "Mean",
     "Mul",
     "Neg",
-    "Op",
     "Pow",
     "ReLU",
     "Reshape",
@@ -35,4 +32,7 @@ __all__ = [
     "Sum",
     "Tanh",
     "Transpose",
+    "avg_pool2d",
+    "conv2d",
+    "max_pool2d",
 ]

@@ -1,171 +1,178 @@
 """Elementwise operations with NumPy broadcasting.
 
-Backward returns gradients in the *output's* shape; the engine sums each one back
-to its input's shape (``tensor.unbroadcast``), so broadcasting lives in one place.
-Every backward here returns ``grad`` itself or new arrays (``returns_new_arrays``).
+Each backward returns gradients in the *output's* shape; the engine sums each one back
+to its input's shape, so broadcasting lives in one place. Backward rules are Tensor
+operations, so with ``create_graph=True`` they are recorded and can be differentiated again.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .op import Op
+from ..autograd.function import Function
 
 
-class Elementwise(Op):
-    """An elementwise op: its backward returns ``grad`` itself or arrays it has just made."""
-
-    returns_new_arrays = True
-
-
-def broadcast_error(name: str, a: np.ndarray, b: np.ndarray) -> ValueError:
+def broadcast_error(name: str, a: Any, b: Any) -> ValueError:
     """The error for shapes that cannot broadcast, naming the op and both shapes.
 
-    Ops raise it when NumPy refuses, rather than checking first: the check would
-    cost more than the arithmetic on small arrays.
+    Ops raise it when NumPy refuses, rather than checking first: the check would cost
+    more than the arithmetic on small arrays.
     """
     return ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together")
 
 
-class Add(Elementwise):
-    def forward(self, a, b):
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
         try:
-            return a + b
+            return a.data + b.data
         except ValueError:
             raise broadcast_error("add", a, b) from None
 
-    def backward(self, grad):
+    @staticmethod
+    def backward(ctx, grad):
         return grad, grad
 
 
-class Sub(Elementwise):
-    def forward(self, a, b):
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
         try:
-            return a - b
+            return a.data - b.data
         except ValueError:
             raise broadcast_error("sub", a, b) from None
 
-    def backward(self, grad):
-        return grad, (-grad if self.needs_input_grad[1] else None)
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Elementwise):
-    def forward(self, a, b):
-        try:
-            out = a * b
-        except ValueError:
-            raise broadcast_error("mul", a, b) from None
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
         # Save only what the wanted gradients need (da needs b, db needs a), as PyTorch does:
         # an in-place change of an input that is not needed is then no error.
-        self.save(a if self.needs_input_grad[1] else None, b if self.needs_input_grad[0] else None)
-        return out
-
-    def backward(self, grad):
-        a, b = self.saved
-        return (
-            grad * b if self.needs_input_grad[0] else None,
-            grad * a if self.needs_input_grad[1] else None,
-        )
-
-
-class Div(Elementwise):
-    def forward(self, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         try:
-            out = a / b
+            return a.data * b.data
+        except ValueError:
+            raise broadcast_error("mul", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return (grad * b if ctx.needs_input_grad[0] else None, grad * a if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # da needs b; db needs a and b
+        try:
+            return a.data / b.data
         except ValueError:
             raise broadcast_error("div", a, b) from None
-        self.save(a if self.needs_input_grad[1] else None, b)  # da needs b; db needs a and b
-        return out
 
-    def backward(self, grad):
-        a, b = self.saved
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
         grad_a = grad / b
-        return (
-            grad_a if self.needs_input_grad[0] else None,
-            -grad_a * a / b if self.needs_input_grad[1] else None,
-        )
+        return (grad_a if ctx.needs_input_grad[0] else None, -grad_a * a / b if ctx.needs_input_grad[1] else None)
 
 
-class Neg(Elementwise):
-    def forward(self, x):
-        return -x
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x.data)
 
-    def backward(self, grad):
-        return (-grad,)
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
 
 
-class Pow(Elementwise):
+class Pow(Function):
     """``x ** exponent`` for a Python-number exponent."""
 
-    def __init__(self, exponent: float) -> None:
-        super().__init__()
-        self.exponent = exponent
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.save_for_backward(x)
+        ctx.exponent = exponent
+        return np.power(x.data, exponent)
 
-    def forward(self, x):
-        self.save(x)
-        return x**self.exponent
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.exponent == 2:  # the common square, without a power kernel
+            return grad * 2 * x
+        return grad * ctx.exponent * x ** (ctx.exponent - 1)
 
-    def backward(self, grad):
-        (x,) = self.saved
-        return (grad * self.exponent * x ** (self.exponent - 1),)
 
-
-class Exp(Elementwise):
-    def forward(self, x):
-        out = np.exp(x)
-        self.save(out)
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x.data)
+        ctx.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad * out,)
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
 
 
-class Log(Elementwise):
-    def forward(self, x):
-        self.save(x)
-        return np.log(x)
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x.data)
 
-    def backward(self, grad):
-        (x,) = self.saved
-        return (grad / x,)
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
 
 
-class ReLU(Elementwise):
-    """``max(x, 0)``. Backward keeps a one-byte mask, not the output: the output's
-    memory goes as soon as the next layer's backward is done with it."""
+class ReLU(Function):
+    """``max(x, 0)``. Backward keeps a one-byte mask, not the output: the output's memory goes
+    as soon as the next layer's backward is done with it. The mask is a constant (the
+    derivative of ReLU is flat away from 0), so ReLU's second derivative is zero, as PyTorch's."""
 
-    def forward(self, x):
-        out = np.maximum(x, 0)
-        if self.needs_input_grad[0]:
-            self.save(out > 0)
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x.data, 0)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out > 0)  # a constant: ReLU's second derivative is zero
         return out
 
-    def backward(self, grad):
-        (positive,) = self.saved
-        if self.may_overwrite_grad:  # no one else holds grad: mask it in place, no new array
-            return (np.multiply(grad, positive, out=grad),)
-        return (grad * positive,)
+    @staticmethod
+    def backward(ctx, grad):
+        (positive,) = ctx.saved_tensors
+        return grad * positive
 
 
-class Sigmoid(Elementwise):
-    def forward(self, x):
-        # 1 / (1 + exp(-x)) without overflow for large negative x.
-        out = np.exp(-np.logaddexp(0, -x))
-        self.save(out)
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(-np.logaddexp(0, -x.data))  # 1 / (1 + exp(-x)) without overflow for large negative x
+        ctx.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad * out * (1 - out),)
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1 - out)
 
 
-class Tanh(Elementwise):
-    def forward(self, x):
-        out = np.tanh(x)
-        self.save(out)
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x.data)
+        ctx.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad * (1 - out * out),)
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1 - out * out)

@@ -1,54 +1,49 @@
 """Softmax, log-softmax and the fused softmax-cross-entropy loss.
 
-All three subtract the (constant) maximum before exponentiating, so logits of
-any size give finite results: softmax(x) = softmax(x - max(x)).
+All three subtract the (constant) maximum before exponentiating, so logits of any size
+give finite results: softmax(x) = softmax(x - max(x)). Their backward rules are Tensor
+operations on saved tensors, so each can be differentiated again.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .op import Op
+from ..autograd.function import Function
 
 
-def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-class Softmax(Op):
-    returns_new_arrays = True
-
-    def __init__(self, axis: int = -1) -> None:
-        super().__init__()
-        self.axis = axis
-
-    def forward(self, x):
-        shifted = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
-        out = shifted / np.sum(shifted, axis=self.axis, keepdims=True)
-        self.save(out)
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        shifted = np.exp(x.data - np.max(x.data, axis=axis, keepdims=True))
+        out = shifted / np.sum(shifted, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (out * (grad - np.sum(grad * out, axis=self.axis, keepdims=True)),)
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return out * (grad - (grad * out).sum(ctx.axis, keepdims=True))
 
 
-class LogSoftmax(Op):
-    returns_new_arrays = True
-
-    def __init__(self, axis: int = -1) -> None:
-        super().__init__()
-        self.axis = axis
-
-    def forward(self, x):
-        out = _log_softmax(x, self.axis)
-        self.save(out)
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        out = log_softmax_array(x.data, axis)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad - np.exp(out) * np.sum(grad, axis=self.axis, keepdims=True),)
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad - out.exp() * grad.sum(ctx.axis, keepdims=True)
 
 
 def class_ids(target: np.ndarray, logits_shape: tuple[int, ...]) -> np.ndarray | None:
@@ -79,41 +74,71 @@ def probability_targets(target: np.ndarray, logits_shape: tuple[int, ...], dtype
     return target.astype(dtype, copy=False)
 
 
-class CrossEntropy(Op):
+class CrossEntropy(Function):
     """Mean over the batch of -sum(target * log_softmax(logits)), classes on axis 1.
 
-    Backward is the notebook's ``dZ = AL - Y``, divided by the batch size m
-    (for targets whose rows sum to 1; in general softmax * sum(target) - target).
-    Class ids are used as indices, never expanded to an (m, C) one-hot array.
+    Backward is the notebook's ``dZ = AL - Y``, divided by the batch size m (for targets
+    whose rows sum to 1; in general softmax * sum(target) - target): one op of its own,
+    ``CrossEntropyBackward``, NumPy kernels for the first order and Tensor ops for the next.
+    Class ids are used as indices, never expanded to an (m, C) one-hot array in forward.
     """
 
-    returns_new_arrays = True
-
-    def __init__(self, target: np.ndarray) -> None:
-        super().__init__()
-        self.target = target
-
-    def forward(self, logits):
+    @staticmethod
+    def forward(ctx, logits, target):
         if logits.ndim != 2:
             raise ValueError(f"cross_entropy: logits must be 2-D (batch, classes), got shape {logits.shape}")
-        ids = class_ids(self.target, logits.shape)
-        target = probability_targets(self.target, logits.shape, logits.dtype) if ids is None else ids
-        del self.target
-        log_probs = _log_softmax(logits, axis=1)
+        ids = class_ids(target, logits.shape)
+        target = probability_targets(target, logits.shape, logits.dtype) if ids is None else ids
+        log_probs = log_softmax_array(logits.data, axis=1)
         # Per-row terms first, so one-hot rows give bit for bit the class ids' result.
         per_row = (target * log_probs).sum(axis=1) if ids is None else log_probs[np.arange(len(ids)), ids]
-        loss = -np.sum(per_row) / logits.shape[0]
-        if any(self.needs_input_grad):
-            self.save(log_probs, target)
-        return np.asarray(loss, dtype=logits.dtype)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(logits, log_probs, target)
+        return np.asarray(-np.sum(per_row) / logits.shape[0], dtype=logits.dtype)
 
-    def backward(self, grad):
-        log_probs, target = self.saved
+    @staticmethod
+    def backward(ctx, grad):
+        logits, log_probs, target = ctx.saved_tensors
+        return CrossEntropyBackward.apply(logits, grad, log_probs, target), None
+
+
+class CrossEntropyBackward(Function):
+    """The gradient of ``CrossEntropy`` with respect to its logits, ``(softmax * sum(target) - target) * grad / m``.
+
+    Inputs: the logits, the (0-d) gradient of the loss, and two constants from forward,
+    its log-probabilities and the target. Its own backward is written in Tensor ops (the
+    softmax recomputed from the logits), so the loss is differentiable to any order.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, grad, log_probs, target):
         m = log_probs.shape[0]
-        probs = np.exp(log_probs)
+        probs = np.exp(log_probs.data)
         if target.ndim == 1:  # class ids: subtract the one-hot rows in place
-            probs[np.arange(m), target] -= 1
+            probs[np.arange(m), target.data] -= 1
         else:
-            probs = probs * target.sum(axis=1, keepdims=True) - target
-        probs *= grad / m
-        return (probs,)
+            probs = probs * target.data.sum(axis=1, keepdims=True) - target.data
+        if True in ctx.needs_input_grad:
+            ctx.save_for_backward(logits, grad, target)
+        probs *= grad.data / m
+        return probs
+
+    @staticmethod
+    def backward(ctx, upstream):
+        logits, grad, target = ctx.saved_tensors
+        m = logits.shape[0]
+        probs = logits.softmax(1)
+        if target.ndim == 1:
+            onehot = np.zeros(logits.shape, dtype=logits.dtype)
+            onehot[np.arange(m), target.data] = 1
+            weight, residual = 1, probs - onehot
+        else:
+            weight = target.sum(axis=1, keepdims=True)
+            residual = probs * weight - target
+        grad_logits = grad_grad = None
+        if ctx.needs_input_grad[0]:  # the softmax's vector-Jacobian product, scaled
+            scaled = upstream * weight
+            grad_logits = probs * (scaled - (scaled * probs).sum(1, keepdims=True)) * (grad / m)
+        if ctx.needs_input_grad[1]:
+            grad_grad = (upstream * residual).sum() / m
+        return grad_logits, grad_grad

@@ -1,25 +1,82 @@
-"""Matrix product of two 2-D arrays."""
+"""Matrix products: ``matmul`` of 2-D arrays (with BLAS's transpose flags), and the fully connected layer as one op."""
 
 from __future__ import annotations
 
-from .op import Op
+from ..autograd.function import Function
 
 
-class MatMul(Op):
-    returns_new_arrays = True
+class MatMul(Function):
+    """``op(a) @ op(b)`` of 2-D arrays, where ``op`` transposes when ``transpose_a``/``transpose_b`` say so.
 
-    def forward(self, a, b):
-        if a.ndim != 2 or b.ndim != 2:
-            raise ValueError(f"matmul: {a.shape} @ {b.shape}: only 2-D operands are supported")
-        if a.shape[1] != b.shape[0]:
-            raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {a.shape[1]} and {b.shape[0]} differ")
-        # Save only what the wanted gradients need: dA needs B, dB needs A.
-        self.save(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
-        return a @ b
+    The flags are BLAS's: a transposed operand is read in place, never copied, and every
+    gradient is one product of the same kind, so backward needs no transpose ops of its own:
+    for C = A B, dA = dC B^T and dB = A^T dC.
+    """
 
-    def backward(self, grad):
-        b, a = self.saved
+    @staticmethod
+    def forward(ctx, a, b, transpose_a=False, transpose_b=False):
+        x = a.data.T if transpose_a else a.data
+        y = b.data.T if transpose_b else b.data
+        if x.ndim != 2 or y.ndim != 2:
+            raise ValueError(f"matmul: {x.shape} @ {y.shape}: only 2-D operands are supported")
+        if x.shape[1] != y.shape[0]:
+            raise ValueError(f"matmul: {x.shape} @ {y.shape}: inner dimensions {x.shape[1]} and {y.shape[0]} differ")
+        needs = ctx.needs_input_grad
+        if True in needs:  # dA needs B, dB needs A
+            ctx.save_for_backward(b if needs[0] else None, a if needs[1] else None)
+            ctx.transposed = transpose_a, transpose_b
+        return x @ y
+
+    @staticmethod
+    def backward(ctx, grad):
+        b, a = ctx.saved_tensors
+        ta, tb = ctx.transposed
+        needs = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if needs[0]:  # d op(A) = dC op(B)^T, transposed back when A was
+            grad_a = MatMul.apply(b, grad, tb, True) if ta else MatMul.apply(grad, b, False, not tb)
+        if needs[1]:  # d op(B) = op(A)^T dC, transposed back when B was
+            grad_b = MatMul.apply(grad, a, True, ta) if tb else MatMul.apply(a, grad, not ta, False)
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """``x @ weight.T + bias``, PyTorch's layout: ``x`` (m, in), ``weight`` (out, in), ``bias`` (out,) or None.
+
+    One node instead of three (transpose, matmul, add): one BLAS call with the bias added
+    into its output in place, so no second output-sized array, and a third of the per-op
+    bookkeeping. Backward is three BLAS-shaped expressions; the weight's gradient
+    ``grad.T @ x`` comes out C-contiguous in the weight's own (out, in) layout.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        a, w = x.data, weight.data
+        if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[1]:
+            raise ValueError(
+                f"linear: input {a.shape} and weight {w.shape} do not fit: "
+                "need input (batch, in_features) and weight (out_features, in_features)"
+            )
+        if bias is not None and bias.data.shape != (w.shape[0],):
+            raise ValueError(f"linear: bias has shape {bias.data.shape}, expected ({w.shape[0]},)")
+        # dx needs the weight, dweight needs x; the bias gradient needs neither.
+        needs = ctx.needs_input_grad
+        if True in needs:
+            ctx.save_for_backward(weight if needs[0] else None, x if needs[1] else None)
+        out = a @ w.T
+        if bias is None:
+            return out
+        if bias.data.dtype != out.dtype:
+            return out + bias.data  # NumPy's promotion, exactly as the unfused ``x @ weight.T + bias``
+        out += bias.data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, x = ctx.saved_tensors
+        needs = ctx.needs_input_grad
         return (
-            grad @ b.T if self.needs_input_grad[0] else None,
-            a.T @ grad if self.needs_input_grad[1] else None,
+            MatMul.apply(grad, weight) if needs[0] else None,
+            MatMul.apply(grad, x, True) if needs[1] else None,  # grad.T @ x, the weight's (out, in) layout
+            grad.sum(0) if len(needs) == 3 and needs[2] else None,
         )

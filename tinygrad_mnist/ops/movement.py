@@ -1,43 +1,61 @@
-"""Operations that move elements without changing them: reshape and transpose."""
+"""Operations that move, copy or convert elements without combining them: reshape, transpose, clone, cast."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .op import Op
+from ..autograd.function import Function
 
 
-class Reshape(Op):
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.shape = shape
-
-    def forward(self, x):
-        self.in_shape = x.shape
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
         try:
-            return x.reshape(self.shape)
+            return x.data.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape {x.shape} ({x.size} elements) into {self.shape}") from None
+            raise ValueError(f"reshape: cannot reshape {x.shape} ({x.size} elements) into {shape}") from None
 
-    def backward(self, grad):
-        return (grad.reshape(self.in_shape),)
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape)
 
 
-class Transpose(Op):
-    """Permute axes; with no axes given, reverse them (``.T``), which is its own inverse."""
+class Transpose(Function):
+    """Permute axes; with ``axes=None``, reverse them (``.T``), which is its own inverse."""
 
-    def __init__(self, axes: tuple[int, ...] | None = None) -> None:
-        super().__init__()
-        self.axes = axes
+    @staticmethod
+    def forward(ctx, x, axes=None):
+        if axes is not None and sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of {x.shape}")
+        ctx.inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]).tolist())
+        return x.data.transpose(axes)
 
-    def forward(self, x):
-        if self.axes is None:
-            return x.transpose()
-        if sorted(a % max(x.ndim, 1) for a in self.axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {self.axes} are not a permutation of the {x.ndim} axes of {x.shape}")
-        return x.transpose(self.axes)
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(*ctx.inverse) if ctx.inverse is not None else grad.transpose()
 
-    def backward(self, grad):
-        if self.axes is None:
-            return (grad.transpose(),)
-        return (grad.transpose(np.argsort([a % grad.ndim for a in self.axes])),)
+
+class Cast(Function):
+    """``x`` converted to another dtype; the gradient is converted back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.data.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(ctx.in_dtype)
+
+
+class Clone(Function):
+    """A copy of ``x`` in memory of its own."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad

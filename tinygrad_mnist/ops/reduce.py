@@ -1,80 +1,75 @@
-"""Reductions over axes: sum, mean and max."""
+"""Reductions over axes (sum, mean, max) and their adjoint, broadcasting (``expand``)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from .op import Op
+from ..autograd.function import Function
 
 Axis = int | tuple[int, ...] | None
 
 
-def _normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+def normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
     """Axes as sorted non-negative ints; a clear error for one out of range."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without NumPy's slower general path
+        return (axis % ndim,)
     try:
         return tuple(sorted(normalize_axis_tuple(axis, ndim)))
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, TypeError):
         raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions") from None
 
 
-def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+def keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-class Sum(Op):
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        super().__init__()
-        self.axis, self.keepdims = axis, keepdims
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.axes = normalize_axes(axis, x.ndim)
+        ctx.in_shape = x.shape
+        return x.data.sum(axis=ctx.axes, keepdims=keepdims)
 
-    def forward(self, x):
-        self.axes = _normalize_axes(self.axis, x.ndim)
-        self.in_shape = x.shape
-        return np.sum(x, axis=self.axes, keepdims=self.keepdims)
-
-    def backward(self, grad):
-        grad = grad.reshape(_keepdims_shape(self.in_shape, self.axes))
-        return (np.broadcast_to(grad, self.in_shape),)
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(keepdims_shape(ctx.in_shape, ctx.axes)).expand(ctx.in_shape)
 
 
-class Mean(Op):
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        super().__init__()
-        self.axis, self.keepdims = axis, keepdims
+class Expand(Function):
+    """``x`` broadcast to a larger ``shape`` (a read-only view); its gradient sums back (``sum_to_size``)."""
 
-    def forward(self, x):
-        self.axes = _normalize_axes(self.axis, x.ndim)
-        self.in_shape = x.shape
-        self.count = int(np.prod([x.shape[a] for a in self.axes]))
-        return np.mean(x, axis=self.axes, keepdims=self.keepdims)
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        try:
+            return np.broadcast_to(x.data, shape)
+        except ValueError:
+            raise ValueError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {tuple(shape)}") from None
 
-    def backward(self, grad):
-        grad = grad.reshape(_keepdims_shape(self.in_shape, self.axes)) / self.count
-        return (np.broadcast_to(grad, self.in_shape),)
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.sum_to_size(ctx.in_shape)
 
 
-class Max(Op):
-    """Maximum over axes; tied maxima share the gradient equally."""
+class Max(Function):
+    """Maximum over axes; tied maxima share the gradient equally (the mask is a constant)."""
 
-    returns_new_arrays = True
-
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        super().__init__()
-        self.axis, self.keepdims = axis, keepdims
-
-    def forward(self, x):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
         if x.size == 0:
             raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
-        self.axes = _normalize_axes(self.axis, x.ndim)
-        out = np.max(x, axis=self.axes, keepdims=True)
-        if any(self.needs_input_grad):
-            is_max = x == out
-            self.save(is_max, is_max.sum(axis=self.axes, keepdims=True))
-        return out if self.keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        axes = normalize_axes(axis, x.ndim)
+        out = np.max(x.data, axis=axes, keepdims=True)
+        if ctx.needs_input_grad[0]:
+            is_max = x.data == out
+            ctx.save_for_backward(is_max / is_max.sum(axis=axes, keepdims=True))
+            ctx.keep_shape = out.shape
+        return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
-    def backward(self, grad):
-        is_max, count = self.saved
-        grad = grad.reshape(count.shape)
-        return (is_max * (grad / count),)
+    @staticmethod
+    def backward(ctx, grad):
+        (share,) = ctx.saved_tensors
+        return grad.reshape(ctx.keep_shape) * share

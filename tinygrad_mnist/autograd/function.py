@@ -1,0 +1,204 @@
+"""``Function``: one recorded operation, and the public way to add an op (PyTorch's ``autograd.Function``).
+
+A subclass gives two static methods::
+
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.data ** 3                # an array, or a Tensor computed from the inputs
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x * x           # Tensor ops: recorded again under create_graph=True
+
+and is used as ``Cube.apply(x)``. ``forward`` runs without recording a graph and gets the
+arguments as given (Tensors stay Tensors; read ``.data`` for the arrays). ``backward`` gets the
+gradient of the output as a Tensor and returns one gradient per ``forward`` argument (``None``
+for arguments that are not tensors or need none; missing trailing ones count as ``None``),
+each in the output's shape or its input's: the engine sums broadcasting back.
+``ctx.needs_input_grad`` says which arguments need one.
+
+The instance ``ctx`` is also the graph node: ``parents`` are, per argument, the node that made
+it, the leaf Tensor itself, or ``None`` for a non-tensor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import tensor as tensor_module
+from . import grad_mode
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+#: Marks the saved entry of a node's own output, which must not hold the node (no reference cycle).
+_OUTPUT = object()
+
+
+class Function:
+    """Base class of every recorded operation; one instance (``ctx``) per use in a graph.
+
+    The attributes below are class-level defaults, so making a node costs no work:
+    ``apply`` sets them on the instance when the op is recorded.
+    """
+
+    #: One flag per ``forward`` argument: does it need a gradient (set before ``forward`` runs).
+    needs_input_grad: tuple[bool, ...] = ()
+    #: Graph edges, one per ``forward`` argument: the node that made it, the leaf Tensor, or None.
+    parents: tuple[Any, ...] = ()
+    out_shape: tuple[int, ...] = ()
+    out_dtype: np.dtype = np.dtype(np.float32)
+    #: A weak reference to the output tensor once it called ``retain_grad()``.
+    retained: Any = None
+    #: What ``forward`` passed to ``save_for_backward``; packed by ``apply`` into ``_saved``.
+    _to_save: tuple[Any, ...] = ()
+    #: Packed saved tensors; ``None`` once the graph was freed by ``backward``.
+    _saved: tuple[Any, ...] | None = ()
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any) -> Any:
+        raise NotImplementedError(f"{type(ctx).__name__} must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: Function, *grad_outputs: Tensor) -> Any:
+        raise NotImplementedError(f"{type(ctx).__name__} must define backward(ctx, *grad_outputs)")
+
+    @property
+    def name(self) -> str:
+        """The op's name as shown in reprs, errors and graph pictures."""
+        return type(self).__name__
+
+    # ----- saving for backward -----------------------------------------------------------
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors for ``backward``: inputs, tensors ``forward`` made, the output, or ``None``.
+
+        To save the output of a ``forward`` that returns an array, pass that array; any other
+        array is kept as a constant (a mask, indices: no gradient flows through it). Each saved
+        tensor remembers its version: an in-place change before ``backward`` is an error.
+        ``backward()`` frees what is saved here once it is done; attributes of ctx live as
+        long as the graph, so keep only small values (shapes, axes) there.
+        """
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        """The saved tensors, connected to the graph (so ``backward`` can be differentiated again)."""
+        if self._saved is None:
+            raise RuntimeError(_freed_message(self))
+        return tuple([None if entry is None else self._unpack(entry) for entry in self._saved])
+
+    def _pack(self, out: Tensor, returned: Any) -> None:
+        """Turn ``_to_save`` into entries that hold leaves as they are and any other tensor as its
+        array, node and version: no saved intermediate Tensor objects, and no cycle through the output."""
+        entries = []
+        for item in self._to_save:
+            if item is None:
+                entries.append(None)
+            elif item is returned or item is out:
+                entries.append((None, out.data, _OUTPUT, out._versions, out._versions[0]))
+            elif isinstance(item, tensor_module.Tensor):
+                entries.append(
+                    (item if item._op is None else None, item.data, item._op, item._versions, item._versions[0])
+                )
+            elif isinstance(item, np.ndarray | np.generic):
+                constant = tensor_module.Tensor._wrap(item)
+                entries.append((constant, constant.data, None, constant._versions, 0))
+            else:
+                raise TypeError(
+                    f"{self.name}.save_for_backward takes tensors and arrays, got {type(item).__name__}; "
+                    "keep other values as attributes of ctx"
+                )
+        self._to_save = ()
+        self._saved = tuple(entries)
+
+    def _unpack(self, entry: tuple[Any, ...]) -> Tensor:
+        leaf, data, node, counter, version = entry
+        if counter[0] != version:
+            which = "its output" if node is _OUTPUT else "a tensor"
+            for position, parent in enumerate(self.parents):
+                if parent is not None and parent is (node if leaf is None else leaf):
+                    which = f"its input {position}"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an in-place "
+                f"operation: {self.name} saved {which} of shape {data.shape} at version {version}, and it is "
+                f"now at version {counter[0]}. Write x = x + y instead of x += y where an op still needs x"
+            )
+        if leaf is not None:
+            return leaf
+        tensor = tensor_module.Tensor._wrap(data)
+        tensor._op, tensor.requires_grad, tensor._versions = (self if node is _OUTPUT else node), True, counter
+        return tensor
+
+    def release(self) -> None:
+        """Free the saved tensors; the graph's structure (and small ctx attributes) stay, for drawing."""
+        self._saved = None
+
+    @property
+    def released(self) -> bool:
+        return self._saved is None
+
+    # ----- recording ---------------------------------------------------------------------
+
+    @classmethod
+    def apply(cls, *args: Any) -> Tensor:
+        """Run ``forward`` on the arguments and, if any tensor argument requires grad, record the op.
+
+        This runs once per op, forward and backward, so it is kept to a few attribute reads and writes.
+        """
+        ctx = cls.__new__(cls)
+        if not grad_mode.enabled:
+            ctx.needs_input_grad = (False,) * len(args)
+            returned = cls.forward(ctx, *args)
+            return (
+                tensor_module.Tensor._wrap(returned)
+                if type(returned) is np.ndarray
+                else _as_output(ctx, returned, args)
+            )
+        needs = tuple([isinstance(a, tensor_module.Tensor) and a.requires_grad for a in args])
+        record = True in needs
+        ctx.needs_input_grad = needs if record else (False,) * len(args)
+        grad_mode.enabled = False  # forward records nothing, even when it uses Tensor ops
+        try:
+            returned = cls.forward(ctx, *args)
+        finally:
+            grad_mode.enabled = True
+        out = tensor_module.Tensor._wrap(returned) if type(returned) is np.ndarray else _as_output(ctx, returned, args)
+        if record:
+            ctx.parents = tuple(
+                [(a if a._op is None else a._op) if isinstance(a, tensor_module.Tensor) else None for a in args]
+            )
+            ctx.out_shape, ctx.out_dtype = out.data.shape, out.data.dtype
+            out._op, out.requires_grad = ctx, True
+            if ctx._to_save:
+                ctx._pack(out, returned)
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{self.name} -> {self.out_shape} {self.out_dtype}>"
+
+
+def _as_output(ctx: Function, returned: Any, args: tuple[Any, ...]) -> Tensor:
+    """``forward``'s result as a fresh output Tensor: arrays wrapped, an input returned as is given a new Tensor."""
+    if isinstance(returned, tensor_module.Tensor):
+        if returned._op is None and not returned.requires_grad and not any(returned is a for a in args):
+            return returned
+        return tensor_module.Tensor._wrap(returned.data)
+    if isinstance(returned, np.ndarray | np.generic):
+        return tensor_module.Tensor._wrap(returned)
+    raise TypeError(
+        f"{ctx.name}.forward must return one Tensor or array, got {type(returned).__name__}"
+        + ("; several outputs are not supported yet" if isinstance(returned, tuple) else "")
+    )
+
+
+def _freed_message(node: Function) -> str:
+    return (
+        f"the graph through {node.name} was already freed by an earlier backward(); "
+        "pass retain_graph=True to the first call to go through it twice"
+    )
