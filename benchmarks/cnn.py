@@ -11,8 +11,9 @@ core). Per epoch: accuracy after it, wall seconds of the training alone, and CPU
 the process over all threads (steadier than wall time on a busy machine). Peak memory is the
 process's ``ru_maxrss`` after each of our epochs: with PyTorch in the process too it is an
 upper bound on ours; ``--no-torch`` measures ours alone. Finally ``--profile-steps`` training
-steps of ours run under cProfile, and the time inside each op's forward and backward, the
-optimizer and the rest is listed. PyTorch is a yardstick only: skipped if absent.
+steps of ours run with a timer around each op's forward and backward and the optimizer's step
+(outermost calls only: a backward's Tensor ops count as its own time), and the time inside
+each and the rest is listed. PyTorch is a yardstick only: skipped if absent.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/cnn.py [--epochs 12] [--fashion] [--smoke] [--no-torch]
 
@@ -23,13 +24,12 @@ and with the cores oversubscribed a two-thread step can take several times a one
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
-import pstats
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # the
 
 from mnist_cnn import SAMPLE, load_split, recipe
 
-from tinygrad_mnist import Tensor, ops, optim
+from tinygrad_mnist import Tensor, optim
+from tinygrad_mnist.autograd import Function
 from tinygrad_mnist.data import as_image_batch, load_idx_folder, scale_pixels
 from tinygrad_mnist.data.loader import DataLoader
 from tinygrad_mnist.train import evaluate, fit
@@ -133,21 +134,58 @@ def pytorch(split: Split, seed: int) -> Epoch:
     return epoch
 
 
-def op_method_names() -> dict[tuple[str, int, str], str]:
-    """cProfile's key of every op's forward and backward (and the optimizer's step) -> ``Class.method``."""
-    names = {}
-    classes = [getattr(ops, name) for name in ops.__all__] + [optim.Optimizer]
-    for cls in classes:
-        for method in ("forward", "backward", "step"):
-            function = cls.__dict__.get(method)
-            if function is not None:
-                code = function.__code__
-                names[(code.co_filename, code.co_firstlineno, code.co_name)] = f"{cls.__name__}.{method}"
-    return names
+def op_methods() -> dict[str, tuple[type, str]]:
+    """Every op's forward and backward (each ``autograd.Function`` subclass's), and the optimizer's step,
+    by ``Class.method``."""
+    methods, classes = {}, [Function]
+    while classes:
+        cls = classes.pop()
+        classes += cls.__subclasses__()
+        if cls is not Function:
+            methods |= {f"{cls.__name__}.{m}": (cls, m) for m in ("forward", "backward") if m in vars(cls)}
+    return methods | {"Optimizer.step": (optim.Optimizer, "step")}
+
+
+@contextmanager
+def timed_methods(methods: dict[str, tuple[type, str]]) -> Iterator[dict[str, float]]:
+    """Seconds spent inside each of ``methods``, outermost calls only, while the block runs.
+
+    An op's backward is written in Tensor ops, so it runs other ops' forwards: those count as
+    the backward's time, and the rows add up to the step without counting anything twice.
+    """
+    seconds = dict.fromkeys(methods, 0.0)
+    depth = [0]
+    originals = {name: vars(cls)[method] for name, (cls, method) in methods.items()}
+
+    def timer(name: str, function: Callable[..., object]) -> Callable[..., object]:
+        def timed(*args: object) -> object:
+            if depth[0]:
+                return function(*args)
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return function(*args)
+            finally:
+                seconds[name] += time.perf_counter() - started
+                depth[0] -= 1
+
+        return timed
+
+    for name, (cls, method) in methods.items():
+        original = originals[name]
+        if isinstance(original, staticmethod):
+            setattr(cls, method, staticmethod(timer(name, original.__func__)))
+        else:
+            setattr(cls, method, timer(name, original))
+    try:
+        yield seconds
+    finally:
+        for name, (cls, method) in methods.items():
+            setattr(cls, method, originals[name])
 
 
 def profile_steps(split: Split, steps: int, seed: int) -> None:
-    """Where a training step's time goes: cumulative seconds inside each op method, over ``steps`` steps."""
+    """Where a training step's time goes: seconds inside each op method, over ``steps`` steps."""
     x_train, y_train = split[0], split[1]
     model, optimizer = recipe(seed)
     batches = [
@@ -162,14 +200,11 @@ def profile_steps(split: Split, steps: int, seed: int) -> None:
             loss.backward()
             optimizer.step()
 
-    train()  # warm-up, outside the profile
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
-    profiler.runcall(train)
-    total = time.perf_counter() - started
-    stats = pstats.Stats(profiler).stats  # key -> (calls, primitive calls, tottime, cumtime, callers)
-    names = op_method_names()
-    spent = {names[key]: entry[3] for key, entry in stats.items() if key in names}
+    train()  # warm-up, outside the timing
+    with timed_methods(op_methods()) as spent:
+        started = time.perf_counter()
+        train()
+        total = time.perf_counter() - started
     print(
         f"\nWhere our time goes: {steps} training steps at batch {BATCH_SIZE}, {total / steps * 1000:.1f} ms a step\n"
     )

@@ -3,7 +3,7 @@
 The stack is conv 1->32 3x3 pad 1, relu, maxpool 2, conv 32->64 3x3 pad 1, relu,
 maxpool 2 on a (128, 1, 28, 28) batch: the feature extractor planned for ``--arch cnn``.
 Both run in this process on the same arrays with the same thread count; the
-medians of ``--repeats`` timed steps are compared. Then each of our ops is timed
+medians of ``--repeats`` timed steps are compared. Then each of our layers is timed
 on its own (forward and backward) to show where the time goes.
 
 Run: ``OPENBLAS_NUM_THREADS=2 .venv/bin/python benchmarks/conv_ops.py [--batch 128] [--repeats 20]``
@@ -20,9 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinygrad_mnist import Tensor
-from tinygrad_mnist.ops import Op, ReLU
-from tinygrad_mnist.ops.conv import Conv2d, MaxPool2d
+from tinygrad_mnist import Tensor, autograd, topological_order
 
 
 def median_seconds(step: Callable[[], object], repeats: int) -> float:
@@ -88,42 +86,49 @@ def torch_step(arrays: dict[str, np.ndarray]) -> Callable[[], None]:
     return step
 
 
-def op_breakdown(arrays: dict[str, np.ndarray], repeats: int) -> list[tuple[str, float, float, int]]:
-    """(op, forward s, backward s, bytes saved for backward) for each op of the stack, on plain arrays.
+Layer = Callable[[Tensor, dict[str, Tensor]], Tensor]
 
-    Forward runs the stack in order, backward runs it in reverse on the real upstream
-    gradients, so every op sees the memory layouts it sees in training.
+
+def op_breakdown(arrays: dict[str, np.ndarray], repeats: int) -> list[tuple[str, float, float, int]]:
+    """(layer, forward s, backward s, bytes saved for backward) for each layer of the stack, alone.
+
+    Each layer runs on its own leaf inputs, so its graph is its own: forward is the call
+    (with its recording), backward the engine's walk of that graph with ``autograd.grad``.
+    Forward runs the stack in order, backward in reverse on the real upstream gradients,
+    so every layer sees the memory layouts it sees in training.
     """
-    layers: list[tuple[str, Callable[[], Op], tuple[str, ...]]] = [
-        ("conv1 1->32", lambda: Conv2d(stride=1, padding=1), ("w1", "b1")),
-        ("relu1", ReLU, ()),
-        ("maxpool1", lambda: MaxPool2d(2), ()),
-        ("conv2 32->64", lambda: Conv2d(stride=1, padding=1), ("w2", "b2")),
-        ("relu2", ReLU, ()),
-        ("maxpool2", lambda: MaxPool2d(2), ()),
+    layers: list[tuple[str, Layer, tuple[str, ...]]] = [
+        ("conv1 1->32", lambda x, p: x.conv2d(p["w1"], p["b1"], padding=1), ("w1", "b1")),
+        ("relu1", lambda x, p: x.relu(), ()),
+        ("maxpool1", lambda x, p: x.max_pool2d(2), ()),
+        ("conv2 32->64", lambda x, p: x.conv2d(p["w2"], p["b2"], padding=1), ("w2", "b2")),
+        ("relu2", lambda x, p: x.relu(), ()),
+        ("maxpool2", lambda x, p: x.max_pool2d(2), ()),
     ]
+    params = {k: Tensor(arrays[k], requires_grad=True) for k in ("w1", "b1", "w2", "b2")}
     recorded = []
     activation = arrays["x"]
-    for index, (name, make_op, param_names) in enumerate(layers):
-        inputs = (activation, *(arrays[p] for p in param_names))
+    for index, (name, layer, param_names) in enumerate(layers):
         # The images are data: like in training, the first conv needs no input gradient.
-        needs = (index > 0,) + (True,) * len(param_names)
-
-        def forward(make_op: Callable[[], Op] = make_op, inputs=inputs, needs=needs) -> tuple[Op, np.ndarray]:
-            op = make_op()
-            op.needs_input_grad = needs
-            return op, op.forward(*inputs)
-
-        op, activation = forward()
-        recorded.append((name, op, median_seconds(forward, repeats)))
+        x = Tensor(activation, requires_grad=index > 0)
+        wanted = ([x] if index > 0 else []) + [params[p] for p in param_names]
+        out = layer(x, params)
+        forward_time = median_seconds(lambda layer=layer, x=x: layer(x, params), repeats)
+        recorded.append((name, out, wanted, forward_time))
+        activation = out.data
 
     rows = []
-    grad = arrays["grad"]
-    for name, op, forward_time in reversed(recorded):
-        backward_time = median_seconds(lambda op=op, grad=grad: op.backward(grad), repeats)
-        saved = sum(a.nbytes for a in op.saved if isinstance(a, np.ndarray))
-        rows.append((name, forward_time, backward_time, saved))
-        grad = op.backward(grad)[0]
+    grad = Tensor(arrays["grad"])
+    for name, out, wanted, forward_time in reversed(recorded):
+
+        def backward(out: Tensor = out, wanted: list[Tensor] = wanted, grad: Tensor = grad) -> tuple:
+            return autograd.grad(out, wanted, grad_outputs=grad, retain_graph=True)
+
+        backward_time = median_seconds(backward, repeats)
+        saved = {id(t.data): t.data.nbytes for node in topological_order(out.grad_fn)
+                 for t in node.saved_tensors if t is not None}  # fmt: skip
+        rows.append((name, forward_time, backward_time, sum(saved.values())))
+        grad = backward()[0]
     return rows[::-1]
 
 
@@ -145,7 +150,7 @@ def main() -> None:
     print(f"batch {args.batch}, 28x28, float32, forward + backward of the conv stack (median of {args.repeats})")
     ours = median_seconds(ours_step(arrays), args.repeats)
     print(f"  tinygrad_mnist : {ours * 1e3:8.2f} ms")
-    # Our op-by-op breakdown runs before PyTorch, whose idle OpenMP threads spin for a while.
+    # Our layer-by-layer breakdown runs before PyTorch, whose idle OpenMP threads spin for a while.
     rows = op_breakdown(arrays, args.repeats)
     try:
         import torch
@@ -158,7 +163,7 @@ def main() -> None:
         print(f"  PyTorch CPU    : {theirs * 1e3:8.2f} ms  ({torch.get_num_threads()} threads)")
         print(f"  ratio ours / PyTorch: {ours / theirs:.2f}x")
 
-    print("\nwhere our time goes (each op alone, ms; MB kept for backward):")
+    print("\nwhere our time goes (each layer alone, ms; MB kept for backward):")
     ops_total = sum(f + b for _, f, b, _ in rows)
     for name, forward_time, backward_time, saved in rows:
         share = (forward_time + backward_time) / ops_total

@@ -1,17 +1,33 @@
-"""Convolution and pooling ops: gradients against finite differences, forward against the
-definitions written as plain loops, PyTorch's results where torch is installed, and the errors.
+"""Convolution and pooling ops: gradients of every order against finite differences, forward against
+the definitions written as plain loops, PyTorch's results where torch is installed, and the errors.
 
 Shapes, strides and paddings are drawn by Hypothesis; every example stays tiny because
-gradcheck runs two forward passes per input element.
+gradcheck runs two forward passes per input element (and a second-order check a
+forward and a recorded backward).
 """
+
+import functools
+import operator
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_mnist import Tensor, gradcheck, no_grad
-from tinygrad_mnist.ops.conv import AvgPool2d, Conv2d, MaxPool2d
+from tinygrad_mnist import Tensor, autograd, gradcheck, no_grad, topological_order
+from tinygrad_mnist.autograd import Function
+from tinygrad_mnist.ops.conv import (
+    AvgPool2d,
+    AvgUnpool2d,
+    Col2Im,
+    ConvMatmul,
+    ConvMatmulAdjoint,
+    GatherWinners,
+    Im2Col,
+    MaxUnpool2d,
+    _Windows,
+    pool_arguments,
+)
 
 conv2d, max_pool2d, avg_pool2d = Tensor.conv2d, Tensor.max_pool2d, Tensor.avg_pool2d  # as functions of x
 
@@ -130,11 +146,27 @@ def test_conv2d_weight_gradient_is_contiguous_like_the_weight():
     assert weight.grad.data.flags.c_contiguous
 
 
-def test_conv2d_without_gradients_keeps_nothing_for_backward():
-    op = Conv2d(stride=1, padding=1)
-    op.needs_input_grad = (False, False, False)
-    op.forward(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)), np.ones(4))
-    assert op.saved == (None, None)
+def test_conv2d_keeps_for_backward_only_what_the_wanted_gradients_need():
+    """No gradient wanted: no graph. The first layer's images want none: no Im2Col node (so no
+    col2im in backward) and no kernel kept. Only the images: the window matrix is not kept."""
+    x, weight, bias = np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)), np.ones(4)
+    assert conv2d(Tensor(x), Tensor(weight), Tensor(bias), padding=1).grad_fn is None
+
+    out = conv2d(Tensor(x), Tensor(weight, requires_grad=True), Tensor(bias, requires_grad=True), padding=1)
+    nodes = {node.name: node for node in topological_order(out.grad_fn)}
+    assert "Im2Col" not in nodes
+    kernel, cols = nodes["ConvMatmul"].saved_tensors
+    assert kernel is None and cols.shape == (2 * 8 * 8, 3 * 3, 3)
+
+    out = conv2d(Tensor(x, requires_grad=True), Tensor(weight), Tensor(bias), padding=1)
+    kernel, cols = next(node for node in topological_order(out.grad_fn) if node.name == "ConvMatmul").saved_tensors
+    assert cols is None and kernel.shape == (4, 3 * 3, 3)
+
+
+def test_conv2d_output_is_an_nchw_view_of_channels_last_memory():
+    rng = np.random.default_rng(7)
+    out = conv2d(Tensor(rng.standard_normal((2, 3, 6, 5))), Tensor(rng.standard_normal((4, 3, 3, 3))), padding=1)
+    assert out.shape == (2, 4, 6, 5) and out.data.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 @given(case=conv_cases(), seed=seeds)
@@ -220,11 +252,14 @@ def test_pooling_leaves_its_input_untouched(pool):
     np.testing.assert_array_equal(x, copy)
 
 
-def test_max_pool2d_without_gradients_keeps_nothing_for_backward():
-    op = MaxPool2d(2)
-    op.needs_input_grad = (False,)
-    op.forward(np.ones((2, 3, 8, 8)))
-    assert not op.saved
+def test_max_pool2d_tracks_winners_only_for_a_gradient(monkeypatch):
+    saved = []
+    monkeypatch.setattr(Function, "save_for_backward", lambda ctx, *tensors: saved.append(tensors))
+    assert max_pool2d(Tensor(np.ones((2, 3, 8, 8))), 2).grad_fn is None
+    assert saved == []
+    max_pool2d(Tensor(np.ones((2, 3, 8, 8)), requires_grad=True), 2)
+    [(winner,)] = saved
+    assert winner.shape == (2, 3, 4, 4) and winner.dtype == np.uint8  # one byte per output
 
 
 # ----- composition -------------------------------------------------------------------------
@@ -280,20 +315,32 @@ def test_conv2d_refuses_mixed_dtypes_instead_of_casting():
         conv2d(Tensor(np.ones((1, 1, 3, 3))), Tensor(np.ones((1, 1, 2, 2), dtype=np.float32)))
 
 
+IMAGES, KERNEL = Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2)))
+
+
 @pytest.mark.parametrize(
-    "make_op, message",
+    "call, message",
     [
-        (lambda: Conv2d(stride=0), r"conv2d: stride must be an int >= 1 or a pair of them, got 0"),
-        (lambda: Conv2d(padding=-1), r"conv2d: padding must be an int >= 0"),
-        (lambda: Conv2d(stride=(1, 2, 3)), r"conv2d: stride must be"),
-        (lambda: MaxPool2d(0), r"max_pool2d: kernel_size must be an int >= 1"),
-        (lambda: MaxPool2d(2, padding=2), r"max_pool2d: padding \(2, 2\) must be at most half the kernel size"),
-        (lambda: AvgPool2d(3, stride=(1, 0)), r"avg_pool2d: stride must be"),
+        (lambda: conv2d(IMAGES, KERNEL, stride=0), r"conv2d: stride must be an int >= 1 or a pair of them, got 0"),
+        (lambda: conv2d(IMAGES, KERNEL, padding=-1), r"conv2d: padding must be an int >= 0"),
+        (lambda: conv2d(IMAGES, KERNEL, stride=(1, 2, 3)), r"conv2d: stride must be"),
+        (lambda: max_pool2d(IMAGES, 0), r"max_pool2d: kernel_size must be an int >= 1"),
+        (lambda: max_pool2d(IMAGES, 2, padding=2), r"max_pool2d: padding \(2, 2\) must be at most half the kernel"),
+        (lambda: avg_pool2d(IMAGES, 3, stride=(1, 0)), r"avg_pool2d: stride must be"),
+        (lambda: pool_arguments("max_pool2d", 2, padding=2), r"max_pool2d: padding \(2, 2\) must be at most half"),
     ],
 )
-def test_bad_arguments_are_refused_when_the_op_is_made(make_op, message):
+def test_bad_arguments_are_refused_before_any_work(call, message):
+    """The op's own messages; ``pool_arguments`` is what the pooling layers check when they are built."""
     with pytest.raises(ValueError, match=message):
-        make_op()
+        call()
+
+
+def test_arguments_are_checked_before_the_input():
+    with pytest.raises(ValueError, match="conv2d: stride must be"):
+        conv2d(Tensor(np.ones((4, 4))), KERNEL, stride=0)
+    with pytest.raises(ValueError, match="avg_pool2d: kernel_size must be"):
+        avg_pool2d(Tensor(np.ones((4, 4))), 0)
 
 
 @pytest.mark.parametrize("pool, name", [(max_pool2d, "max_pool2d"), (avg_pool2d, "avg_pool2d")])
@@ -348,8 +395,8 @@ def test_pooling_matches_pytorch(case, seed, with_ties):
 
 
 def test_a_conv_block_with_in_place_relu_masks_matches_finite_differences():
-    """Conv and pooling backward return new arrays, so the ReLUs below them mask their
-    gradients in place; the block, with a ReLU output used twice, still gets them right."""
+    """A ReLU output used twice, once through each pooling: its two gradients are summed before
+    the ReLU below the conv masks them, and the block still gets them right."""
     rng = np.random.default_rng(0)
     x = distinct_values((2, 2, 6, 6), seed=1)
     weight = rng.standard_normal((3, 2, 3, 3)) * 0.3
@@ -360,3 +407,191 @@ def test_a_conv_block_with_in_place_relu_masks_matches_finite_differences():
         return avg_pool2d(hidden, 2) * max_pool2d(hidden, 2).relu()
 
     assert gradcheck(block, x, weight, bias)
+
+
+# ----- the adjoint pairs -------------------------------------------------------------------
+
+
+def adjoint_pairs(x_shape, kernel, stride, padding, seed):
+    """(forward, its backward, input, output cotangent) for each linear map of the module, on the same windows."""
+    rng = np.random.default_rng(seed)
+    windows = _Windows.over("test", x_shape, kernel, stride, padding)
+    n, c = x_shape[:2]
+    oh, ow = windows.out_size
+    winner = rng.integers(0, kernel[0] * kernel[1], (n, c, oh, ow)).astype(np.uint8)
+    x, pooled = rng.standard_normal(x_shape), rng.standard_normal((n, c, oh, ow))
+    cols = rng.standard_normal((n * oh * ow, kernel[0] * kernel[1], c))
+    kernel_matrix = Tensor(rng.standard_normal((3, *cols.shape[1:])))
+    rows = rng.standard_normal((n * oh * ow, 3))
+    return [
+        (lambda t: Im2Col.apply(t, windows), lambda t: Col2Im.apply(t, windows), x, cols),
+        (
+            lambda t: ConvMatmul.apply(t, kernel_matrix, None),
+            lambda t: ConvMatmulAdjoint.apply(t, kernel_matrix),
+            cols,
+            rows,
+        ),
+        (lambda t: AvgPool2d.apply(t, windows), lambda t: AvgUnpool2d.apply(t, windows), x, pooled),
+        (lambda t: GatherWinners.apply(t, winner, windows), lambda t: MaxUnpool2d.apply(t, winner, windows), x, pooled),
+    ]
+
+
+@given(case=pool_cases(), seed=seeds)
+def test_each_backward_is_the_adjoint_of_its_forward(case, seed):
+    """<A x, y> = <x, A* y> for Im2Col/Col2Im, ConvMatmul/ConvMatmulAdjoint (in the windows, at a fixed
+    kernel), AvgPool2d/AvgUnpool2d and GatherWinners/MaxUnpool2d: each pair's members are each
+    other's backward, so this is what makes every order right."""
+    x_shape, kernel, stride, padding = case
+    for forward, adjoint, x, y in adjoint_pairs(x_shape, kernel, stride or kernel, padding, seed):
+        ax, a_star_y = forward(Tensor(x)).data, adjoint(Tensor(y)).data
+        assert ax.shape == y.shape and a_star_y.shape == x.shape
+        np.testing.assert_allclose(np.sum(ax * y), np.sum(x * a_star_y), rtol=1e-10, atol=1e-12)
+
+
+# ----- second and higher derivatives ---------------------------------------------------------
+
+
+def projection(tensors, weights):
+    """``sum_i <t_i, w_i>`` over the tensors that are not None, as one recorded scalar."""
+    return functools.reduce(
+        operator.add, [(t * w).sum() for t, w in zip(tensors, weights, strict=True) if t is not None]
+    )
+
+
+def first_order(fn, weights):
+    """``(*inputs, v) -> sum_i <w_i, d<fn(inputs), v>/d input_i>``: ``fn``'s gradients at the cotangent ``v``,
+    projected on fixed ``weights`` and recorded (``create_graph=True``), so gradcheck can differentiate
+    them again, in the inputs and in ``v``."""
+
+    def projected(*tensors):
+        *inputs, cotangent = tensors
+        grads = autograd.grad(fn(*inputs), inputs, grad_outputs=cotangent, create_graph=True, allow_unused=True)
+        return projection(grads, weights)
+
+    return projected
+
+
+def higher_gradcheck(fn, *arrays, order=2, seed=0):
+    """PyTorch's ``gradgradcheck`` for ``order=2``: the derivatives of order ``order`` of ``fn``, in every
+    input and in each level's random cotangent, against central differences of those of order - 1.
+
+    Not ``autograd.gradgradcheck``, which holds the cotangent constant: for a linear op (average
+    pooling, col2im) the derivative in the cotangent is the only second derivative there is, and
+    the only one that runs the backward's own backward."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    for _ in range(order - 1):
+        shape = fn(*(Tensor(a, requires_grad=True) for a in arrays)).shape
+        weights = [rng.standard_normal(a.shape) for a in arrays]
+        fn, arrays = first_order(fn, weights), [*arrays, np.asarray(rng.standard_normal(shape))]
+    return gradcheck(fn, *arrays)
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), ((1, 2), (2, 0))])
+def test_conv2d_second_derivatives_match_finite_differences(with_bias, stride, padding):
+    rng = np.random.default_rng(10)
+    arrays = [rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 2))]
+    arrays += [rng.standard_normal(3)] if with_bias else []
+    assert higher_gradcheck(lambda *t: conv2d(*t, stride=stride, padding=padding), *arrays, seed=11)
+
+
+@settings(max_examples=50)
+@given(case=conv_cases(max_side=5), seed=seeds, with_bias=st.booleans())
+def test_conv2d_second_derivatives_for_drawn_shapes(case, seed, with_bias):
+    x_shape, w_shape, stride, padding = case
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in [x_shape, w_shape, (w_shape[0],)][: 3 if with_bias else 2]]
+    assert higher_gradcheck(lambda *t: conv2d(*t, stride=stride, padding=padding), *arrays, seed=seed)
+
+
+@given(case=pool_cases(max_side=6), seed=seeds)
+def test_pooling_second_derivatives_match_finite_differences(case, seed):
+    """Max pooling away from ties (distinct values): its gradient is linear in the cotangent,
+    constant in the input; average pooling's is linear in the cotangent alone."""
+    x_shape, kernel, stride, padding = case
+    x = distinct_values(x_shape, seed)
+    assert higher_gradcheck(lambda t: max_pool2d(t, kernel, stride, padding), x, seed=seed)
+    assert higher_gradcheck(lambda t: avg_pool2d(t, kernel, stride, padding), x, seed=seed)
+
+
+def small_network(x, w1, b1, w2):
+    """conv (padded) -> tanh -> overlapping max pool -> strided conv -> tanh -> padded avg pool."""
+    h = max_pool2d(conv2d(x, w1, b1, padding=1).tanh(), 2, stride=1)
+    return avg_pool2d(conv2d(h, w2, stride=2, padding=1).tanh(), 2, stride=1, padding=1)
+
+
+def network_arrays(seed=12):
+    rng = np.random.default_rng(seed)
+    return [distinct_values((1, 2, 5, 5), seed)] + [rng.standard_normal(s) for s in [(2, 2, 3, 3), (2,), (2, 2, 2, 2)]]
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_a_small_cnn_has_derivatives_of_every_order(order):
+    """Each level's gradient carries a graph through each op's backward and that backward's own
+    backward (MaxUnpool2d -> GatherWinners -> MaxUnpool2d, and so on), none silently cut off.
+
+    A backward that leaves the graph still computes the right values: it shows one order later,
+    so order 4 is what proves the backwards first used at order 3 (GatherWinners', Im2Col's ...)."""
+    assert higher_gradcheck(small_network, *network_arrays(), order=order, seed=13)
+
+
+def test_gradients_under_create_graph_carry_graphs_through_every_op():
+    inputs = [Tensor(a, requires_grad=True) for a in network_arrays()]
+    out = small_network(*inputs)
+    seen = {id(node) for node in topological_order(out.grad_fn)}
+
+    def new_op_names(tensors):
+        nodes = [node for t in tensors for node in topological_order(t.grad_fn) if id(node) not in seen]
+        seen.update(id(node) for node in nodes)
+        return {node.name for node in nodes}
+
+    cotangent = Tensor(np.ones(out.shape), requires_grad=True)
+    grads = autograd.grad(out, inputs, grad_outputs=cotangent, create_graph=True)
+    assert all(g.requires_grad and g.grad_fn is not None for g in grads)
+    assert {"Col2Im", "ConvMatmulAdjoint", "MaxUnpool2d", "AvgUnpool2d"} <= new_op_names(grads)
+    again = autograd.grad(projection(grads, [1.0] * len(grads)), [*inputs, cotangent], create_graph=True)
+    assert all(g.requires_grad and g.grad_fn is not None for g in again)
+    assert {"Im2Col", "ConvMatmul", "GatherWinners", "AvgPool2d"} <= new_op_names(again)
+
+
+def test_double_backward_through_conv_and_pooling_matches_pytorch():
+    """The gradients and the Hessian-vector product of a loss, and the gradient of a vector-Jacobian
+    product in its cotangent, through conv2d, max_pool2d and avg_pool2d: PyTorch's to 1e-8 in float64."""
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    rng = np.random.default_rng(14)
+    shapes = [(2, 2, 7, 6), (3, 2, 3, 3), (3,), (2, 3, 2, 2), (2,)]
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+
+    def ours(x, w1, b1, w2, b2):
+        h = max_pool2d(conv2d(x, w1, b1, padding=1).tanh(), 3, stride=2, padding=1)
+        return avg_pool2d(conv2d(h, w2, b2, stride=(2, 1), padding=(0, 1)).tanh(), 2, stride=1, padding=1)
+
+    def theirs(x, w1, b1, w2, b2):
+        h = functional.max_pool2d(functional.conv2d(x, w1, b1, padding=1).tanh(), 3, stride=2, padding=1)
+        h = functional.conv2d(h, w2, b2, stride=(2, 1), padding=(0, 1)).tanh()
+        return functional.avg_pool2d(h, 2, stride=1, padding=1)
+
+    mine = [Tensor(a, requires_grad=True) for a in arrays]
+    reference = [torch.tensor(a, requires_grad=True) for a in arrays]
+    directions = [rng.standard_normal(a.shape) for a in arrays]
+    their_directions = [torch.from_numpy(u) for u in directions]
+    target = rng.standard_normal(ours(*mine).shape)
+
+    error = ours(*mine) - Tensor(target)
+    grads = autograd.grad((error * error).sum(), mine, create_graph=True)
+    hvp = autograd.grad(projection(grads, directions), mine)
+    their_loss = ((theirs(*reference) - torch.from_numpy(target)) ** 2).sum()
+    their_grads = torch.autograd.grad(their_loss, reference, create_graph=True)
+    their_hvp = torch.autograd.grad(projection(their_grads, their_directions), reference)
+
+    cotangent = rng.standard_normal(target.shape)
+    v, their_v = Tensor(cotangent, requires_grad=True), torch.tensor(cotangent, requires_grad=True)
+    vjp = autograd.grad(ours(*mine), mine, grad_outputs=v, create_graph=True)
+    their_vjp = torch.autograd.grad(theirs(*reference), reference, grad_outputs=their_v, create_graph=True)
+    second = autograd.grad(projection(vjp, directions), [*mine, v])
+    their_second = torch.autograd.grad(projection(their_vjp, their_directions), [*reference, their_v])
+
+    for a, b in zip([*grads, *hvp, *second], [*their_grads, *their_hvp, *their_second], strict=True):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-8, atol=1e-8)

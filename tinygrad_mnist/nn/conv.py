@@ -6,12 +6,12 @@ as in ``torch.nn.Conv2d``, so a state dict moves between the two unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .. import ops
-from ..ops.conv import _pair
+from ..ops.conv import as_pair, avg_pool2d, conv2d, max_pool2d, pool_arguments
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -30,11 +30,11 @@ def _check_images(layer: Module, x: Tensor) -> None:
         )
 
 
-def _apply_checked(layer: Module, x: Tensor, op: ops.Op, *inputs: Tensor) -> Tensor:
-    """Apply ``op`` to ``x`` (and ``inputs``); a shape the op refuses is reported with the layer's name."""
+def _call_checked(layer: Module, function: Callable[..., Tensor], x: Tensor, *arguments: Any) -> Tensor:
+    """``function(x, *arguments)``; a shape the function refuses is reported with the layer's name."""
     _check_images(layer, x)
     try:
-        return Tensor._apply(op, x, *inputs)
+        return function(x, *arguments)
     except ValueError as error:
         raise ValueError(f"{layer.label()}: {error}") from None
 
@@ -70,9 +70,9 @@ class Conv2d(Module):
                 f"Conv2d needs positive channel counts, got in_channels={in_channels}, out_channels={out_channels}"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "Conv2d", "kernel_size", minimum=1)
-        self.stride = _pair(stride, "Conv2d", "stride", minimum=1)
-        self.padding = _pair(padding, "Conv2d", "padding", minimum=0)
+        self.kernel_size = as_pair(kernel_size, "Conv2d", "kernel_size", minimum=1)
+        self.stride = as_pair(stride, "Conv2d", "stride", minimum=1)
+        self.padding = as_pair(padding, "Conv2d", "padding", minimum=0)
         self.weight = Parameter(np.empty((out_channels, in_channels, *self.kernel_size), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters(generator)
@@ -82,8 +82,7 @@ class Conv2d(Module):
         init.default_(self.weight, self.bias, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        inputs = (self.weight,) if self.bias is None else (self.weight, self.bias)
-        return _apply_checked(self, x, ops.Conv2d(self.stride, self.padding), *inputs)
+        return _call_checked(self, conv2d, x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -109,23 +108,24 @@ class _Pool2d(Module):
     """What MaxPool2d and AvgPool2d share: arguments kept as given (PyTorch's repr), ``stride`` defaulting
     to ``kernel_size``, checked when the layer is built rather than at its first forward."""
 
-    pool_op: type[ops.MaxPool2d] | type[ops.AvgPool2d]
+    #: The functional op, e.g. ``max_pool2d``: its name is used in messages.
+    pool_function: Callable[..., Tensor]
 
     def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0) -> None:
         super().__init__()
         self.kernel_size = _as_given(kernel_size)
         self.stride = self.kernel_size if stride is None else _as_given(stride)
         self.padding = _as_given(padding)
-        self.pool_op(self.kernel_size, self.stride, self.padding)  # raises now for bad arguments
+        pool_arguments(self.pool_function.__name__, self.kernel_size, self.stride, self.padding)  # raises now if bad
 
     def forward(self, x: Tensor) -> Tensor:
-        return _apply_checked(self, x, self.pool_op(self.kernel_size, self.stride, self.padding))
+        return _call_checked(self, self.pool_function, x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def label(self) -> str:
-        kh, kw = _pair(self.kernel_size, type(self).__name__, "kernel_size", minimum=1)
+        kh, kw = as_pair(self.kernel_size, type(self).__name__, "kernel_size", minimum=1)
         return f"{type(self).__name__}({kh}x{kw})"
 
     def get_config(self) -> dict[str, Any]:
@@ -139,11 +139,11 @@ class _Pool2d(Module):
 class MaxPool2d(_Pool2d):
     """Maximum over each kernel window, PyTorch's ``nn.MaxPool2d``; padding counts as -inf."""
 
-    pool_op = ops.MaxPool2d
+    pool_function = staticmethod(max_pool2d)
 
 
 @register_module
 class AvgPool2d(_Pool2d):
     """Mean over each kernel window, PyTorch's ``nn.AvgPool2d``; zero padding counts towards the mean."""
 
-    pool_op = ops.AvgPool2d
+    pool_function = staticmethod(avg_pool2d)
