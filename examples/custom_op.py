@@ -1,15 +1,24 @@
-"""Add your own op, and prove its gradient: Softplus and a broadcasting SquaredDifference.
+"""Add your own op, and prove its gradients: Softplus and a broadcasting SquaredDifference.
 
-An op is a subclass of ``Op``: ``forward`` maps input arrays to one output array and
-saves what ``backward`` needs; ``backward`` maps the gradient of the output to one
-gradient per input, in the output's shape (the engine sums each back to its input's
-shape, so broadcasting comes free). ``Tensor._apply`` records it in the graph.
+An op is a subclass of ``autograd.Function`` with two static methods, as in PyTorch.
+``forward(ctx, *args)`` computes the output in NumPy from the inputs' arrays (``x.data``)
+and saves what backward needs with ``ctx.save_for_backward``. ``backward(ctx, grad)`` gets
+the gradient of the output and returns one gradient per input, written in Tensor ops on
+``ctx.saved_tensors``; a gradient in the output's shape is fine, the engine sums it back
+to its input's shape, so broadcasting comes free. ``Softplus.apply(x)`` runs the op and
+records it in the graph.
+
+Because backward is made of Tensor ops, the engine can record it too
+(``create_graph=True``): the op has a second derivative without a line of extra code.
 
 The proof is the project's own: ``gradcheck`` compares backward with central finite
-differences in float64, and the Hypothesis strategies of ``tinygrad_mnist.testing``
-draw the shapes and values, so a gradient that is right for one array but wrong for
-another (a broadcast, an edge value) is found. A deliberately wrong op shows the check
-failing. Exits 1 if any check fails.
+differences in float64, ``gradgradcheck`` does the same for the backward of backward, and
+the Hypothesis strategies of ``tinygrad_mnist.testing`` draw the shapes and values, so a
+gradient that is right for one array but wrong for another (a broadcast, an edge value)
+is found. Two deliberately wrong ops show the checks failing: one with the wrong
+derivative, which gradcheck catches, and one whose backward leaves the graph (it saves
+sigmoid(x) as a NumPy array, a constant), right at first order and caught by
+gradgradcheck. Exits 1 if any check fails.
 
     python examples/custom_op.py
 """
@@ -22,67 +31,92 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_mnist import GradcheckError, Tensor, gradcheck
-from tinygrad_mnist.ops import Op
+from tinygrad_mnist import GradcheckError, Tensor, autograd, gradcheck, gradgradcheck
+from tinygrad_mnist.autograd import Function
 from tinygrad_mnist.testing import arrays, assert_gradients_match, broadcastable_shapes
 
 EXAMPLES = 100  # per property; Hypothesis stops early if it runs out of distinct cases
 
 
-class Softplus(Op):
+class Softplus(Function):
     """``log(1 + exp(x))``, a smooth ReLU; its derivative is ``sigmoid(x)``."""
 
-    def forward(self, x):
-        self.save(x)
-        return np.logaddexp(0, x)  # log(exp(0) + exp(x)) without overflow for large x
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0, x.data)  # log(exp(0) + exp(x)) without overflow for large x
 
-    def backward(self, grad):
-        (x,) = self.saved
-        return (grad * np.exp(-np.logaddexp(0, -x)),)  # sigmoid(x), also without overflow
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.sigmoid()  # a Tensor op, so it can be differentiated again
 
 
-class SquaredDifference(Op):
+class SquaredDifference(Function):
     """``(a - b) ** 2`` for any two shapes that broadcast together."""
 
-    def forward(self, a, b):
-        difference = a - b
-        self.save(difference)
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)  # the inputs, not a - b: a saved array would be a constant
+        difference = a.data - b.data
         return difference * difference
 
-    def backward(self, grad):
-        (difference,) = self.saved
-        grad_a = 2 * difference * grad  # in the output's shape; the engine unbroadcasts it
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_a = 2 * (a - b) * grad  # in the output's shape; the engine sums it back to each input's
         return (
-            grad_a if self.needs_input_grad[0] else None,
-            -grad_a if self.needs_input_grad[1] else None,
+            grad_a if ctx.needs_input_grad[0] else None,
+            -grad_a if ctx.needs_input_grad[1] else None,
         )
 
 
 class WrongSoftplus(Softplus):
     """The derivative of ``exp`` instead of Softplus's: plausible, and wrong."""
 
-    def backward(self, grad):
-        (x,) = self.saved
-        return (grad * np.exp(x),)
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.exp()
+
+
+class DetachedSoftplus(Softplus):
+    """The right first derivative, from a NumPy array: the backward leaves the graph,
+    so its own derivative comes out zero instead of ``sigmoid'(x)``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(np.exp(-np.logaddexp(0, -x.data)))  # sigmoid(x) as an array: a constant
+        return np.logaddexp(0, x.data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (sigmoid,) = ctx.saved_tensors
+        return grad * sigmoid
 
 
 def softplus(x: Tensor) -> Tensor:
-    return Tensor._apply(Softplus(), x)
+    return Softplus.apply(x)
 
 
 def squared_difference(a: Tensor, b: Tensor) -> Tensor:
-    return Tensor._apply(SquaredDifference(), a, b)
+    return SquaredDifference.apply(a, b)
 
 
 def wrong_softplus(x: Tensor) -> Tensor:
-    return Tensor._apply(WrongSoftplus(), x)
+    return WrongSoftplus.apply(x)
+
+
+def detached_softplus(x: Tensor) -> Tensor:
+    return DetachedSoftplus.apply(x)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(arrays(low=-30.0, high=30.0))
 def check_softplus(x: np.ndarray) -> None:
-    """Any shape (0-d included), values far into both tails."""
+    """Any shape (0-d included), values far into both tails; first and second order."""
     assert_gradients_match(softplus, x)
+    gradgradcheck(softplus, x)
     assert np.all(softplus(Tensor(x)).data >= np.maximum(x, 0))  # and the forward is a smooth upper bound of ReLU
 
 
@@ -92,21 +126,25 @@ pairs_of_arrays = broadcastable_shapes().flatmap(lambda shapes: st.tuples(arrays
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(pairs_of_arrays)
 def check_squared_difference(pair: tuple[np.ndarray, np.ndarray]) -> None:
-    """Every way two shapes broadcast: extra leading axes, axes of size 1, 0-d."""
+    """Every way two shapes broadcast: extra leading axes, axes of size 1, 0-d; first and second order."""
     assert_gradients_match(squared_difference, *pair)
+    gradgradcheck(squared_difference, *pair)
 
 
 def main() -> None:
     x = Tensor(np.array([-3.0, 0.0, 3.0]), requires_grad=True)
-    softplus(x).sum().backward()
-    print(f"softplus'({x.data.tolist()}) = {np.round(x.grad.data, 4).tolist()}  (sigmoid)")
+    (first,) = autograd.grad(softplus(x).sum(), x, create_graph=True)  # recorded: first has a graph
+    (second,) = autograd.grad(first.sum(), x)
+    print(f"softplus'({x.data.tolist()}) = {np.round(first.data, 4).tolist()}  (sigmoid)")
+    print(f"softplus''({x.data.tolist()}) = {np.round(second.data, 4).tolist()}  (sigmoid * (1 - sigmoid))")
     print(f"gradcheck(softplus, [-3, 0, 3]): {gradcheck(softplus, x)}")
+    print(f"gradgradcheck(softplus, [-3, 0, 3]): {gradgradcheck(softplus, x)}")
 
     failures = 0
     for check in (check_softplus, check_squared_difference):
         try:
             check()
-            print(f"{check.__name__}: up to {EXAMPLES} Hypothesis examples, backward agrees with finite differences")
+            print(f"{check.__name__}: up to {EXAMPLES} Hypothesis examples, both orders agree with finite differences")
         except (AssertionError, GradcheckError) as error:
             failures += 1
             print(f"{check.__name__}: FAILED: {error}")
@@ -117,6 +155,16 @@ def main() -> None:
         print("wrong_softplus: FAILED: the wrong gradient went unnoticed")
     except GradcheckError as error:
         print(f"wrong_softplus: caught, as it should be: {error}")
+
+    points = np.array([-1.0, 0.5, 2.0])
+    first_order = gradcheck(detached_softplus, points)
+    print(f"detached_softplus: gradcheck passes (its first derivative is right): {first_order}")
+    try:
+        gradgradcheck(detached_softplus, points)
+        failures += 1
+        print("detached_softplus: FAILED: the constant second derivative went unnoticed")
+    except GradcheckError as error:
+        print(f"detached_softplus: caught by gradgradcheck, as it should be: {error}")
     sys.exit(1 if failures else 0)
 
 

@@ -22,6 +22,8 @@ PYTHON_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | 
 #: Modules whose public names docs/api.md must mention; the command line is documented by its commands.
 PUBLIC_MODULES = (
     "tinygrad_mnist",
+    "tinygrad_mnist.autograd",
+    "tinygrad_mnist.autograd.functional",
     "tinygrad_mnist.ops",
     "tinygrad_mnist.nn",
     "tinygrad_mnist.nn.conv",

@@ -7,6 +7,7 @@ executed top to bottom with nbclient. These are the suite's slow end-to-end test
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -26,6 +27,7 @@ CHECKED = {
     "notebook.py": "test_notebook_example_retells_the_notebook_with_its_figures",
     "custom_op.py": "test_custom_op_example_proves_its_ops_and_catches_a_wrong_gradient",
     "mnist_mlp.py": "test_mnist_mlp_example_learns_in_one_epoch",
+    "higher_order.py": "test_higher_order_example_checks_hvp_trains_with_double_backprop_and_converges_by_newton",
     "mnist_cnn.py": "test_mnist_cnn_example_passes_its_own_accuracy_floor_in_one_epoch",
     "graph.py": "test_graph_example_draws_the_notebook_network",
     "walkthrough.ipynb": "test_walkthrough_notebook_runs_top_to_bottom",
@@ -111,11 +113,16 @@ def test_notebook_example_reports_missing_data_in_one_line(tmp_path):
 def test_custom_op_example_proves_its_ops_and_catches_a_wrong_gradient(tmp_path):
     stdout = run_example("custom_op.py", cwd=tmp_path)
     assert "gradcheck(softplus, [-3, 0, 3]): True" in stdout
+    assert "gradgradcheck(softplus, [-3, 0, 3]): True" in stdout
     assert "check_softplus: up to" in stdout and "check_squared_difference: up to" in stdout
     assert "FAILED" not in stdout
-    assert re.search(r"wrong_softplus: caught.*is wrong at index", stdout)
-    # softplus' is sigmoid: 0.5 at 0, symmetric about it.
-    assert "= [0.0474, 0.5, 0.9526]" in stdout
+    assert re.search(r"wrong_softplus: caught.*gradcheck: gradient of input 0.*is wrong at index", stdout)
+    # A backward that leaves the graph passes gradcheck, and only gradgradcheck catches it.
+    assert "detached_softplus: gradcheck passes (its first derivative is right): True" in stdout
+    assert re.search(r"detached_softplus: caught by gradgradcheck.*second-order gradient.*is wrong at index", stdout)
+    # softplus' is sigmoid: 0.5 at 0, symmetric about it; softplus'' is sigmoid * (1 - sigmoid), even.
+    assert "softplus'([-3.0, 0.0, 3.0]) = [0.0474, 0.5, 0.9526]" in stdout
+    assert "softplus''([-3.0, 0.0, 3.0]) = [0.0452, 0.25, 0.0452]" in stdout
 
 
 def test_mnist_mlp_example_learns_in_one_epoch(mnist_dir, tmp_path):
@@ -125,6 +132,32 @@ def test_mnist_mlp_example_learns_in_one_epoch(mnist_dir, tmp_path):
     assert stdout.startswith("epoch   1")
     # One epoch of the modern recipe passes what the notebook's 784-10-10 reached in 500 iterations.
     assert number_after("best dev accuracy", stdout) > 0.85
+
+
+def test_higher_order_example_checks_hvp_trains_with_double_backprop_and_converges_by_newton(mnist_dir, tmp_path):
+    stdout = run_example(
+        "higher_order.py", str(mnist_dir / "train.csv.gz"), cwd=tmp_path, env={"TINYGRAD_MNIST_QUICK": "1"}
+    )
+    # (a) Double backward's Hv is the central difference of two gradients, to far below the step's O(eps^2).
+    assert number_after("|Hv| by double backward:", stdout) > 0
+    error = re.search(r"relative error: ([0-9.e+-]+)", stdout)
+    assert error and float(error.group(1)) < 1e-6, stdout
+    # (b) The same seed, batches and steps with and without the input-gradient penalty.
+    runs = {
+        name: (float(norm), float(accuracy))
+        for name, norm, accuracy in re.findall(
+            r"(plain|double backprop) +dev input-gradient norm ([0-9.]+) +dev accuracy ([0-9.]+)", stdout
+        )
+    }
+    assert runs.keys() == {"plain", "double backprop"}, stdout
+    assert runs["double backprop"][0] < 0.9 * runs["plain"][0]
+    assert abs(runs["double backprop"][1] - runs["plain"][1]) <= 0.01
+    assert runs["plain"][1] > 0.8
+    # (c) Newton's loss falls at every step, to a gradient below the tolerance, in a few steps.
+    losses = [float(loss) for loss in re.findall(r"step \d+: loss ([0-9.]+)", stdout)]
+    assert losses[0] == pytest.approx(math.log(2))  # w = 0: every probability 1/2
+    assert all(later <= earlier for earlier, later in itertools.pairwise(losses)) and losses[-1] < losses[0] - 0.1
+    assert 3 <= number_after("converged after", stdout) <= 12
 
 
 def test_mnist_cnn_example_passes_its_own_accuracy_floor_in_one_epoch(mnist_dir, tmp_path):
