@@ -356,3 +356,34 @@ def test_hessian_hvp_and_double_backward_through_linear_and_cross_entropy_match_
 def test_the_networks_loss_passes_gradgradcheck_in_all_parameters():
     x, labels, parameters = network_inputs(seed=2)
     assert gradgradcheck(loss_of(Tensor(x), labels, None), *parameters)
+
+
+class _WrongHalf(Function):
+    """g / 2 whose own backward is wrong (times 3): only the derivative in the cotangent shows it."""
+
+    @staticmethod
+    def forward(ctx, g):
+        return g.data / 2
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg * 3
+
+
+class _Half(Function):
+    """x / 2, right at first order, whose backward is the wrong ``_WrongHalf``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data / 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _WrongHalf.apply(grad)
+
+
+def test_gradgradcheck_checks_the_derivative_in_the_cotangent():
+    x = np.array([0.5, -1.0, 2.0])
+    assert gradcheck(_Half.apply, x)
+    with pytest.raises(GradcheckError, match=r"gradgradcheck: second-order gradient of input 1 \(shape \(3,\)\)"):
+        gradgradcheck(_Half.apply, x)

@@ -61,7 +61,8 @@ def gradgradcheck(
     at the cotangent ``v`` (``grad_outputs``, else random), and reduced to the scalar ``sum_i <w_i, g_i>``
     at random ``w_i``; its gradient by backward must match its central differences. So every second
     derivative counts, mixed ones between inputs too, and a backward that leaves the graph (through
-    ``.data`` or NumPy) is caught: its gradients are constants, whose gradient is zero. Inputs are given
+    ``.data`` or NumPy) is caught: its gradients are constants, whose gradient is zero. The gradient with
+    respect to ``v`` is checked as well (reported as the input after the last one). Inputs are given
     as to ``gradcheck``; returns True or raises ``GradcheckError`` naming the input, the worst element
     and both values. First-order gradients are ``gradcheck``'s job.
     """
@@ -77,25 +78,27 @@ def gradgradcheck(
         if cotangent.shape != out.shape:
             raise ValueError(f"gradgradcheck: grad_outputs has shape {cotangent.shape}, the output {out.shape}")
     weights = [rng.standard_normal(tensors[i].shape) for i in checked]
+    # The cotangent is checked too, last, as PyTorch does: a backward that is linear in it can still be wrong.
+    v = Tensor(cotangent, requires_grad=True)
 
-    def projected_gradient(*xs: Tensor) -> Tensor:
-        out = func(*xs)
+    def projected_gradient() -> Tensor:
+        out = func(*tensors)
         total = Tensor(np.zeros(()))
         if not out.requires_grad:
             return total
-        gradients = grad(out, [xs[i] for i in checked], Tensor(cotangent), create_graph=True, allow_unused=True)
+        gradients = grad(out, [tensors[i] for i in checked], v, create_graph=True, allow_unused=True)
         for gradient, weight in zip(gradients, weights, strict=True):
             if gradient is not None:
                 total = total + (gradient * weight).sum()
         return total
 
-    analytic = _gradients(projected_gradient(*tensors), [tensors[i] for i in checked], None)
+    analytic = _gradients(projected_gradient(), [*(tensors[i] for i in checked), v], None)
 
     def scalar_output() -> float:
-        return float(projected_gradient(*tensors).data)
+        return float(projected_gradient().data)
 
     what = ("gradgradcheck", "second-order gradient", "double backward")
-    _compare(*what, scalar_output, tensors, checked, analytic, eps, atol, rtol)
+    _compare(*what, scalar_output, [*tensors, v], [*checked, len(tensors)], analytic, eps, atol, rtol)
     return True
 
 
