@@ -218,7 +218,7 @@ class Tensor:
                 np.copyto(self.data, result.data, casting="same_kind")
                 self._op, self.requires_grad = result._op, True
             else:
-                ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+                ufunc(self.data, _data_of(other), out=self.data, casting="same_kind")
         except (TypeError, ValueError) as error:
             raise self._in_place_error(name, other, error) from None
         self._versions[0] += 1
@@ -232,7 +232,7 @@ class Tensor:
                 f"call {name} under no_grad(), or make a new tensor instead"
             )
         try:
-            np.copyto(self.data, value.data if isinstance(value, Tensor) else value, casting="unsafe")
+            np.copyto(self.data, _data_of(value), casting="unsafe")
         except (TypeError, ValueError) as error:
             raise self._in_place_error(name, value, error) from None
         self._versions[0] += 1
@@ -497,4 +497,4 @@ def cross_entropy(logits: Tensor, target: ArrayLike) -> Tensor:
     ``target`` holds class ids, shape (m,), or one-hot rows, shape (m, C). The
     gradient with respect to the logits is ``(softmax(logits) - onehot) / m``.
     """
-    return ops.CrossEntropy.apply(logits, target.data if isinstance(target, Tensor) else np.asarray(target))
+    return ops.CrossEntropy.apply(logits, np.asarray(_data_of(target)))

@@ -152,22 +152,19 @@ class Function:
         This runs once per op, forward and backward, so it is kept to a few attribute reads and writes.
         """
         ctx = cls.__new__(cls)
-        if not grad_mode.enabled:
+        record = False
+        if grad_mode.enabled:
+            needs = tuple([isinstance(a, tensor_module.Tensor) and a.requires_grad for a in args])
+            record = True in needs
+            ctx.needs_input_grad = needs if record else (False,) * len(args)
+            grad_mode.enabled = False  # forward records nothing, even when it uses Tensor ops
+            try:
+                returned = cls.forward(ctx, *args)
+            finally:
+                grad_mode.enabled = True
+        else:
             ctx.needs_input_grad = (False,) * len(args)
             returned = cls.forward(ctx, *args)
-            return (
-                tensor_module.Tensor._wrap(returned)
-                if type(returned) is np.ndarray
-                else _as_output(ctx, returned, args)
-            )
-        needs = tuple([isinstance(a, tensor_module.Tensor) and a.requires_grad for a in args])
-        record = True in needs
-        ctx.needs_input_grad = needs if record else (False,) * len(args)
-        grad_mode.enabled = False  # forward records nothing, even when it uses Tensor ops
-        try:
-            returned = cls.forward(ctx, *args)
-        finally:
-            grad_mode.enabled = True
         out = tensor_module.Tensor._wrap(returned) if type(returned) is np.ndarray else _as_output(ctx, returned, args)
         if record:
             ctx.parents = tuple(

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd.function import Function
+from .matmul import MatMul
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -234,7 +235,7 @@ class Col2Im(Function):
 
 def _kernel_grad(grad: Tensor, windows: Tensor, kernel_shape: tuple[int, ...]) -> Tensor:
     """``grad.T @ windows``: the (C_out, kh * kw, C_in) kernel's gradient, in Tensor ops (so recorded when asked)."""
-    return (grad.T @ windows.reshape(windows.shape[0], -1)).reshape(kernel_shape)
+    return MatMul.apply(grad, windows.reshape(windows.shape[0], -1), True).reshape(kernel_shape)
 
 
 class ConvMatmul(Function):
