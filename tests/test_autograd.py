@@ -173,13 +173,117 @@ def test_save_for_backward_refuses_what_is_not_a_tensor():
 
 
 def test_a_function_that_returns_no_array_says_so():
-    class Pair(Function):
+    class Named(Function):
         @staticmethod
         def forward(ctx, x):
-            return x.data, x.data
+            return "x"
 
-    with pytest.raises(TypeError, match=r"Pair\.forward must return one Tensor or array.*several outputs"):
-        Pair.apply(leaf([1.0]))
+    with pytest.raises(TypeError, match=r"Named\.forward must return Tensors or arrays.*got str"):
+        Named.apply(leaf([1.0]))
+
+
+class SinCos(Function):
+    """Two outputs that save themselves: sin x and cos x, with d sin = cos, d cos = -sin."""
+
+    @staticmethod
+    def forward(ctx, x):
+        sin, cos = np.sin(x.data), np.cos(x.data)
+        ctx.save_for_backward(sin, cos)
+        return sin, cos
+
+    @staticmethod
+    def backward(ctx, grad_sin, grad_cos):
+        sin, cos = ctx.saved_tensors
+        return grad_sin * cos - grad_cos * sin
+
+
+def test_a_function_with_several_outputs_gets_one_gradient_per_output():
+    rng = np.random.default_rng(3)
+    x = leaf(rng.normal(size=(2, 3)))
+    sin, cos = SinCos.apply(x)
+    assert sin.grad_fn is not cos.grad_fn and sin.grad_fn.parents == cos.grad_fn.parents
+    u, v = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    # Each output used twice (fan-out through the edges), at random cotangents.
+    out = (sin * Tensor(u)).sum() + (cos * Tensor(v)).sum() + (sin * cos).sum()
+    out.backward()
+    s, c = np.sin(x.data), np.cos(x.data)
+    np.testing.assert_allclose(x.grad.data, u * c - v * s + c * c - s * s, rtol=1e-12)
+
+
+def test_an_output_with_no_gradient_gets_zeros_or_none_when_asked():
+    seen = []
+
+    class Split(Function):
+        @staticmethod
+        def forward(ctx, x, materialize):
+            ctx.set_materialize_grads(materialize)
+            return x.data[:1].copy(), x.data[1:].copy()
+
+        @staticmethod
+        def backward(ctx, first, rest):
+            seen.append(rest)
+            fill = [np.zeros(1) if first is None else first.data, np.zeros(2) if rest is None else rest.data]
+            return Tensor(np.concatenate(fill))
+
+    for materialize in (True, False):
+        x = leaf([1.0, 2.0, 3.0])
+        first, _ = Split.apply(x, materialize)
+        (first * 5).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, [5.0, 0.0, 0.0])
+    np.testing.assert_array_equal(seen[0].data, [0.0, 0.0])
+    assert seen[1] is None
+
+
+def test_several_outputs_go_to_second_order_and_integer_outputs_need_no_gradient():
+    class MaxWithIndex(Function):
+        @staticmethod
+        def forward(ctx, x):
+            index = x.data.argmax(1)
+            ctx.index = index
+            ctx.save_for_backward(x)
+            return np.take_along_axis(x.data, index[:, None], 1)[:, 0] ** 2, index
+
+        @staticmethod
+        def backward(ctx, grad, grad_index):
+            (x,) = ctx.saved_tensors
+            hot = Tensor((np.arange(x.shape[1]) == ctx.index[:, None]).astype(x.dtype))
+            return (grad.reshape(-1, 1) * hot) * (x * 2)
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 4))
+    values, index = MaxWithIndex.apply(leaf(x))
+    assert not index.requires_grad and index.dtype == np.int64 and values.requires_grad
+    assert autograd.gradcheck(lambda t: MaxWithIndex.apply(t)[0], x)
+    assert autograd.gradgradcheck(lambda t: MaxWithIndex.apply(t)[0], x)
+    assert autograd.gradgradcheck(lambda t: SinCos.apply(t)[0] * SinCos.apply(t)[1], rng.normal(size=(2, 2)))
+
+
+def test_several_outputs_match_pytorch():
+    torch = pytest.importorskip("torch")
+
+    class TorchSinCos(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.sin(), x.cos()
+
+        @staticmethod
+        def backward(ctx, grad_sin, grad_cos):
+            (x,) = ctx.saved_tensors
+            return grad_sin * x.cos() - grad_cos * x.sin()
+
+    rng = np.random.default_rng(7)
+    x, u = rng.normal(size=4), rng.normal(size=4)
+    ours = leaf(x)
+    sin, cos = SinCos.apply(ours)
+    (first,) = autograd.grad((sin * Tensor(u)).sum() + (cos**3).sum(), ours, create_graph=True)
+    (second,) = autograd.grad((first * Tensor(u)).sum(), ours)
+    theirs = torch.tensor(x, requires_grad=True)
+    tsin, tcos = TorchSinCos.apply(theirs)
+    (tfirst,) = torch.autograd.grad((tsin * torch.tensor(u)).sum() + (tcos**3).sum(), theirs, create_graph=True)
+    (tsecond,) = torch.autograd.grad((tfirst * torch.tensor(u)).sum(), theirs)
+    np.testing.assert_allclose(first.data, tfirst.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(second.data, tsecond.numpy(), rtol=1e-12)
 
 
 def test_a_gradient_of_the_wrong_shape_is_named():

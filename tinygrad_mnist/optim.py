@@ -71,7 +71,7 @@ class Optimizer:
     def _buffer(self, param: Tensor) -> np.ndarray:
         """A scratch array shaped like ``param``, reused every step (no allocation per step)."""
         buffer = self._scratch.get(param)
-        if buffer is None or buffer.shape != param.shape or buffer.dtype != param.dtype:
+        if buffer is None or buffer.shape != param.data.shape or buffer.dtype != param.data.dtype:
             buffer = self._scratch[param] = np.empty_like(param.data)
         return buffer
 

@@ -208,7 +208,7 @@ class Tensor:
         Optimizers call this once per parameter per step, so the plain path is kept short.
         """
         ufunc, op = _IN_PLACE[name]
-        recorded = self._records_with(name, other)
+        recorded = grad_mode.enabled and self._records_with(name, other)
         if recorded:
             snapshot = Tensor._wrap(self.data.copy())
             snapshot._op, snapshot.requires_grad = self._op, self.requires_grad
@@ -218,7 +218,7 @@ class Tensor:
                 np.copyto(self.data, result.data, casting="same_kind")
                 self._op, self.requires_grad = result._op, True
             else:
-                ufunc(self.data, _data_of(other), out=self.data, casting="same_kind")
+                ufunc(self.data, other.data if type(other) is Tensor else _data_of(other), out=self.data)
         except (TypeError, ValueError) as error:
             raise self._in_place_error(name, other, error) from None
         self._versions[0] += 1

@@ -177,14 +177,20 @@ def _run(
                 captured[id(node)] = grad
             if node.retained is not None and (kept := node.retained()) is not None:
                 kept._accumulate(grad, owned=False, create_graph=create_graph)
-            returned = type(node).backward(node, grad)
+            if node.outputs is None:
+                returned = type(node).backward(node, grad)
+            else:
+                returned = type(node).backward(node, *_output_grads(node, grad))
             if not isinstance(returned, tuple):
                 returned = (returned,)
             for parent, needs, parent_grad in zip(node.parents, node.needs_input_grad, returned, strict=False):
                 if parent_grad is None or not needs:
                     continue
                 is_node = isinstance(parent, Function)
-                shape, dtype = (parent.out_shape, parent.out_dtype) if is_node else (parent.data.shape, parent.dtype)
+                if is_node and parent.outputs is not None:  # an OutputOf edge: filed under its output's position
+                    _file(pending, parent, node.position, parent_grad, create_graph)
+                    continue
+                shape, dtype = (parent.out_shape, parent.out_dtype) if is_node else (parent.data.shape, parent.data.dtype)
                 if (
                     type(parent_grad) is not tensor_module.Tensor
                     or parent_grad.data.shape != shape
@@ -224,6 +230,25 @@ def _add(entry: list[Any], grad: Tensor, create_graph: bool) -> None:
         entry[1] = True
 
 
+def _file(pending: dict[int, list[Any]], node: Function, position: int, grad: Tensor, create_graph: bool) -> None:
+    """Sum ``grad`` into the pending gradient of output ``position`` of ``node``, which has several."""
+    entry = pending.get(id(node))
+    if entry is None:
+        entry = pending[id(node)] = [[None] * len(node.outputs), False]
+    slots = entry[0]
+    slots[position] = grad if slots[position] is None else slots[position] + grad
+
+
+def _output_grads(node: Function, grads: list[Tensor | None]) -> list[Tensor | None]:
+    """One gradient per output of ``node``: zeros where none arrived, unless it asked for None there."""
+    if not node.materialize_grads:
+        return grads
+    return [
+        tensor_module.Tensor._wrap(np.zeros(*meta)) if grad is None and meta is not None else grad
+        for grad, meta in zip(grads, node.outputs, strict=True)
+    ]
+
+
 def _fit(node: Function, grad: Any, shape: tuple[int, ...], dtype: np.dtype) -> Tensor:
     """A returned gradient as a Tensor in its input's ``shape`` and ``dtype``: broadcasting summed back, dtype cast."""
     if not isinstance(grad, tensor_module.Tensor):
@@ -239,16 +264,19 @@ def _fit(node: Function, grad: Any, shape: tuple[int, ...], dtype: np.dtype) -> 
     return grad if grad.data.dtype == dtype else grad.to(dtype)
 
 
-def _fresh(grad: Tensor, incoming: Tensor, returned: tuple[Any, ...], node: Function) -> bool:
+def _fresh(grad: Tensor, incoming: Tensor | list[Tensor | None], returned: tuple[Any, ...], node: Function) -> bool:
     """Whether ``grad``'s array can become a leaf's ``.grad`` without a copy: ``node.backward`` made it
-    (it is not the gradient passed through, not a view, not a saved tensor) and returned it once."""
+    (it is not a gradient passed through, not a view, not a saved tensor) and returned it once.
+    ``incoming`` is the node's gradient, or the list of them for a node with several outputs."""
     data = grad.data
-    if data.base is not None or data is incoming.data:
+    if data.base is not None:
         return False
-    seen = 0
-    for other in returned:
-        if other is not None and getattr(other, "data", other) is data:
-            seen += 1
-    if seen > 1:
+    for passed in incoming if type(incoming) is list else (incoming,):
+        if passed is not None and passed.data is data:
+            return False
+    if len(returned) > 1 and sum([getattr(other, "data", other) is data for other in returned]) > 1:
         return False
-    return all(entry is None or entry[1] is not data for entry in node._saved or ())
+    for entry in node._saved:
+        if entry is not None and entry[1] is data:
+            return False
+    return True

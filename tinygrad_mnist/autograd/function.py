@@ -20,8 +20,14 @@ for arguments that are not tensors or need none; missing trailing ones count as 
 each in the output's shape or its input's: the engine sums broadcasting back.
 ``ctx.needs_input_grad`` says which arguments need one.
 
+``forward`` may return several outputs as a tuple (``None`` among them for an output it does
+not make); ``apply`` then returns a tuple of Tensors and ``backward`` gets one gradient per
+output: zeros for an output that got none, or ``None`` after ``ctx.set_materialize_grads(False)``.
+Outputs that are not floating point (indices, masks) get no gradient.
+
 The instance ``ctx`` is also the graph node: ``parents`` are, per argument, the node that made
-it, the leaf Tensor itself, or ``None`` for a non-tensor.
+it, the leaf Tensor itself, or ``None`` for a non-tensor. Output ``i`` of a node with several
+is held by its consumers through an ``OutputOf`` node, whose gradient the engine files under ``i``.
 """
 
 from __future__ import annotations
@@ -53,6 +59,10 @@ class Function:
     parents: tuple[Any, ...] = ()
     out_shape: tuple[int, ...] = ()
     out_dtype: np.dtype = np.dtype(np.float32)
+    #: ``(shape, dtype)`` of each output when ``forward`` returned several (else None); None for a missing one.
+    outputs: tuple[Any, ...] | None = None
+    #: Whether ``backward`` gets zeros (True) or None for outputs that received no gradient.
+    materialize_grads = True
     #: A weak reference to the output tensor once it called ``retain_grad()``.
     retained: Any = None
     #: What ``forward`` passed to ``save_for_backward``; packed by ``apply`` into ``_saved``.
@@ -86,6 +96,10 @@ class Function:
         """
         self._to_save = tensors
 
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether ``backward`` gets zeros (the default) or ``None`` for outputs that got no gradient."""
+        self.materialize_grads = value
+
     @property
     def saved_tensors(self) -> tuple[Tensor | None, ...]:
         """The saved tensors, connected to the graph (so ``backward`` can be differentiated again)."""
@@ -93,15 +107,22 @@ class Function:
             raise RuntimeError(_freed_message(self))
         return tuple([None if entry is None else self._unpack(entry) for entry in self._saved])
 
-    def _pack(self, out: Tensor, returned: Any) -> None:
+    def _pack(self, out: Any, returned: Any) -> None:
         """Turn ``_to_save`` into entries that hold leaves as they are and any other tensor as its
-        array, node and version: no saved intermediate Tensor objects, and no cycle through the output."""
+        array, node and version: no saved intermediate Tensor objects, and no cycle through the output.
+
+        An output is saved with the marker ``_OUTPUT`` (one output) or its position (several)."""
+        several = type(out) is tuple
         entries = []
         for item in self._to_save:
+            position = _position(item, returned, out) if several else -1
             if item is None:
                 entries.append(None)
-            elif item is returned or item is out:
+            elif not several and (item is returned or item is out):
                 entries.append((None, out.data, _OUTPUT, out._versions, out._versions[0]))
+            elif position >= 0:
+                kept = out[position]
+                entries.append((None, kept.data, position, kept._versions, kept._versions[0]))
             elif isinstance(item, tensor_module.Tensor):
                 entries.append(
                     (item if item._op is None else None, item.data, item._op, item._versions, item._versions[0])
@@ -132,6 +153,8 @@ class Function:
         if leaf is not None:
             return leaf
         tensor = tensor_module.Tensor._wrap(data)
+        if type(node) is int:  # one of several outputs: a new edge to it, filed under the same position
+            node = OutputOf.edge(self, node)
         tensor._op, tensor.requires_grad, tensor._versions = (self if node is _OUTPUT else node), True, counter
         return tensor
 
@@ -165,6 +188,8 @@ class Function:
         else:
             ctx.needs_input_grad = (False,) * len(args)
             returned = cls.forward(ctx, *args)
+        if type(returned) is tuple:
+            return cls._several_outputs(ctx, record, returned, args)
         out = tensor_module.Tensor._wrap(returned) if type(returned) is np.ndarray else _as_output(ctx, returned, args)
         if record:
             ctx.parents = tuple(
@@ -175,6 +200,24 @@ class Function:
             if ctx._to_save:
                 ctx._pack(out, returned)
         return out
+
+    @staticmethod
+    def _several_outputs(ctx: Function, record: bool, returned: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
+        """``apply`` for a ``forward`` that returned a tuple: a tuple of Tensors (or None), each
+        floating one recorded through its own ``OutputOf`` edge."""
+        outs = tuple([None if item is None else _as_output(ctx, item, args) for item in returned])
+        if record:
+            ctx.parents = tuple(
+                [(a if a._op is None else a._op) if isinstance(a, tensor_module.Tensor) else None for a in args]
+            )
+            ctx.outputs = tuple([None if o is None else (o.data.shape, o.data.dtype) for o in outs])
+            ctx.out_shape, ctx.out_dtype = next((meta for meta in ctx.outputs if meta is not None), ((), ctx.out_dtype))
+            for position, out in enumerate(outs):
+                if out is not None and out.data.dtype.kind in "fc":
+                    out._op, out.requires_grad = OutputOf.edge(ctx, position), True
+            if ctx._to_save:
+                ctx._pack(outs, returned)
+        return outs
 
     def __repr__(self) -> str:
         return f"<{self.name} -> {self.out_shape} {self.out_dtype}>"
@@ -189,9 +232,48 @@ def _as_output(ctx: Function, returned: Any, args: tuple[Any, ...]) -> Tensor:
     if isinstance(returned, np.ndarray | np.generic):
         return tensor_module.Tensor._wrap(returned)
     raise TypeError(
-        f"{ctx.name}.forward must return one Tensor or array, got {type(returned).__name__}"
-        + ("; several outputs are not supported yet" if isinstance(returned, tuple) else "")
+        f"{ctx.name}.forward must return Tensors or arrays (a tuple of them for several outputs), "
+        f"got {type(returned).__name__}"
     )
+
+
+def _position(item: Any, returned: tuple[Any, ...], outs: tuple[Any, ...]) -> int:
+    """Which of several outputs ``item`` is (as ``forward`` returned it, or as wrapped), or -1."""
+    if item is None:
+        return -1
+    for position, (given, out) in enumerate(zip(returned, outs, strict=True)):
+        if item is given or item is out:
+            return position
+    return -1
+
+
+class OutputOf(Function):
+    """The edge from output ``position`` of a node with several outputs to that output's consumers.
+
+    Its backward passes the gradient through; the engine files it under ``position`` of the
+    node, which gets all its outputs' gradients in one ``backward`` call.
+    """
+
+    position = 0
+
+    @staticmethod
+    def edge(source: Function, position: int) -> OutputOf:
+        node = OutputOf.__new__(OutputOf)
+        node.parents, node.needs_input_grad, node.position = (source,), (True,), position
+        node.out_shape, node.out_dtype = source.outputs[position]
+        return node
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any) -> Any:
+        raise RuntimeError("OutputOf is made by Function.apply for each output of a node with several")
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        return grad
+
+    @property
+    def name(self) -> str:
+        return f"{self.parents[0].name}[{self.position}]"
 
 
 def _freed_message(node: Function) -> str:

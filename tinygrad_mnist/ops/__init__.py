@@ -3,7 +3,7 @@
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
 from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
-from .matmul import Linear, MatMul
+from .matmul import Linear, LinearBackward, MatMul
 from .movement import Cast, Clone, Reshape, Transpose
 from .reduce import Expand, Max, Sum
 
@@ -17,6 +17,7 @@ __all__ = [
     "Exp",
     "Expand",
     "Linear",
+    "LinearBackward",
     "Log",
     "LogSoftmax",
     "MatMul",

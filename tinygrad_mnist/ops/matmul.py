@@ -75,8 +75,45 @@ class Linear(Function):
     def backward(ctx, grad):
         weight, x = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        return LinearBackward.apply(grad, weight, x, len(needs) == 3 and needs[2])
+
+
+class LinearBackward(Function):
+    """Linear's gradients as one node with three outputs: ``grad @ weight`` for the input,
+    ``grad.T @ x`` for the weight (in its own (out, in) layout) and ``grad.sum(0)`` for the bias;
+    ``None`` where a gradient is not wanted (no weight saved means no input gradient, and so on).
+
+    One node instead of three keeps a plain backward's bookkeeping at Linear's old cost; its own
+    backward (for third and higher orders) is the same products, transposed the other way.
+    """
+
+    @staticmethod
+    def forward(ctx, grad, weight, x, bias_wanted):
+        g = grad.data
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(grad, weight, x)
         return (
-            MatMul.apply(grad, weight) if needs[0] else None,
-            MatMul.apply(grad, x, True) if needs[1] else None,  # grad.T @ x, the weight's (out, in) layout
-            grad.sum(0) if len(needs) == 3 and needs[2] else None,
+            None if weight is None else g @ weight.data,
+            None if x is None else g.T @ x.data,
+            g.sum(0) if bias_wanted else None,
+        )
+
+    @staticmethod
+    def backward(ctx, grad_input, grad_weight, grad_bias):
+        grad, weight, x = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        # input gradient = g W: d/dg = c W^T, d/dW = g^T c; weight gradient = g^T x: d/dg = x c^T, d/dx = g c;
+        # bias gradient = sum_rows g: d/dg = c on every row.
+        from_grad = []
+        if needs[0]:
+            if grad_input is not None:
+                from_grad.append(MatMul.apply(grad_input, weight, False, True))
+            if grad_weight is not None:
+                from_grad.append(MatMul.apply(x, grad_weight, False, True))
+            if grad_bias is not None:
+                from_grad.append(grad_bias.expand(grad.shape))
+        return (
+            sum(from_grad[1:], from_grad[0]) if from_grad else None,
+            MatMul.apply(grad, grad_input, True) if needs[1] and grad_input is not None else None,
+            MatMul.apply(grad, grad_weight) if needs[2] and grad_weight is not None else None,
         )
