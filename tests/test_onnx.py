@@ -27,7 +27,7 @@ from tinygrad_mnist.autograd import Function
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from tinygrad_mnist.onnx import OnnxError, UnsupportedOperatorError, export  # noqa: E402
+from tinygrad_mnist.onnx import OnnxError, UnsupportedOperatorError, export, load  # noqa: E402
 from tinygrad_mnist.onnx.mapping import EXPORTERS  # noqa: E402
 
 #: ONNX Runtime against NumPy in float32: relative 1e-5, and an absolute floor for results that
@@ -209,7 +209,7 @@ def test_every_mapped_op_has_a_case():
 @pytest.mark.parametrize("case", OP_CASES, ids=lambda case: case.op)
 @settings(max_examples=20)
 @given(data=st.data())
-def test_op_matches_onnx_runtime_at_another_batch_size(case, data):
+def test_op_matches_onnx_runtime_at_another_batch_size_and_loads_back_exactly(case, data):
     fn, features = case.draw(data.draw)
     example_rows, rows = data.draw(st.integers(1, 3), label="example rows"), data.draw(st.integers(1, 4), label="rows")
     example = values(data.draw, (example_rows, *features), case.low)
@@ -219,6 +219,8 @@ def test_op_matches_onnx_runtime_at_another_batch_size(case, data):
     (theirs,) = run_onnx_runtime(model, x)
     assert theirs.dtype == ours.dtype and theirs.shape == ours.shape
     np.testing.assert_allclose(theirs, ours.numpy(), rtol=RTOL, atol=ATOL)
+    loaded = load(io.BytesIO(model))(x)
+    np.testing.assert_array_equal(loaded.numpy(), ours.numpy())
 
 
 # ----- what export writes ---------------------------------------------------------------------

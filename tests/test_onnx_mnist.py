@@ -25,7 +25,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from test_onnx import RTOL, run_onnx_runtime  # noqa: E402
 
-from tinygrad_mnist.onnx import export  # noqa: E402
+from tinygrad_mnist.onnx import export, load  # noqa: E402
 
 #: The absolute floor for logits that cancel to near 0: a dense layer sums 3,136 products in float32,
 #: in another order in ONNX Runtime than in OpenBLAS (torch.testing's float32 default, too).
@@ -80,7 +80,7 @@ def trained(mnist_dir):
 
 
 @pytest.mark.parametrize("name", sorted(TRAINING_ROWS))
-def test_trained_networks_predict_the_2000_test_rows_alike_in_onnx_runtime(trained, name):
+def test_trained_networks_predict_the_2000_test_rows_alike_in_onnx_runtime_and_loaded_back(trained, name):
     models, (dev_images, dev_labels), test_images = trained
     model, preprocessing = models[name]
     proto = exported(model, preprocessing)
@@ -88,9 +88,11 @@ def test_trained_networks_predict_the_2000_test_rows_alike_in_onnx_runtime(train
     assert len(x) == 2000
     with no_grad():
         ours = model(Tensor(x)).numpy()
+        loaded = load(io.BytesIO(proto))(x).numpy()
     (theirs,) = run_onnx_runtime(proto, x)
     np.testing.assert_allclose(theirs, ours, rtol=RTOL, atol=ATOL)
     np.testing.assert_array_equal(theirs.argmax(1), ours.argmax(1))
+    np.testing.assert_array_equal(loaded, ours)
     # Trained, if briefly: ONNX Runtime's predictions of the 1,000 dev rows are mostly right.
     (dev_logits,) = run_onnx_runtime(proto, prepare_inputs(dev_images, preprocessing))
     assert np.mean(dev_logits.argmax(1) == dev_labels) > 0.6

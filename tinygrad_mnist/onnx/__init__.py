@@ -11,5 +11,6 @@ Both need the optional ``onnx`` package (``pip install 'tinygrad_mnist[onnx]'``,
 
 from .errors import OnnxError, UnsupportedOperatorError
 from .export import export
+from .load import OnnxModule, load
 
-__all__ = ["OnnxError", "UnsupportedOperatorError", "export"]
+__all__ = ["OnnxError", "OnnxModule", "UnsupportedOperatorError", "export", "load"]

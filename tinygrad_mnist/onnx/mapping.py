@@ -36,13 +36,16 @@ import numpy as np
 
 from .. import ops
 from ..autograd import Function
-from ..ops.conv import AvgPool2d, ConvMatmul, Im2Col, MaxPool2d
-from .errors import OnnxError
+from ..ops.conv import AvgPool2d, ConvMatmul, Im2Col, MaxPool2d, avg_pool2d, conv2d, max_pool2d
+from ..tensor import Tensor, linear
+from .errors import OnnxError, UnsupportedOperatorError
 
 if TYPE_CHECKING:
     from .export import GraphBuilder
+    from .load import OnnxNode
 
 Exporter = Callable[["GraphBuilder", Any], str]
+Importer = Callable[["OnnxNode", list[Any]], Tensor]
 
 
 # ----- export: one converter per recorded op -------------------------------------------------
@@ -245,3 +248,188 @@ def _unflattened(kernel: Any) -> Any:
 
 #: Matchers tried on every node before its own converter: the first that returns a Fusion wins.
 FUSIONS: tuple[Callable[[Function], Fusion | None], ...] = (_conv2d,)
+
+
+# ----- import: one builder per ONNX operator ----------------------------------------------------
+
+
+def _unsupported(node: OnnxNode, why: str) -> UnsupportedOperatorError:
+    return UnsupportedOperatorError(f"load: {node.op_type} node {node.name!r}: {why}")
+
+
+def _axes(node: OnnxNode, inputs: list[Any]) -> tuple[int, ...] | None:
+    """A Reduce* node's axes: the attribute (older opsets) or the second input; None for all axes."""
+    if "axes" in node.attributes:
+        return tuple(node.attributes["axes"])
+    if len(inputs) > 1 and inputs[1] is not None and inputs[1].size:
+        return tuple(int(a) for a in inputs[1].data.reshape(-1))
+    return None
+
+
+def _reduce(method: str) -> Importer:
+    def build(node: OnnxNode, inputs: list[Any]) -> Tensor:
+        x, axes = inputs[0], _axes(node, inputs)
+        if axes is None and node.attributes.get("noop_with_empty_axes", 0):
+            return x
+        return getattr(x, method)(axes, bool(node.attributes.get("keepdims", 1)))
+
+    return build
+
+
+def _gemm(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    """Gemm: ``F.linear`` when it is a fully connected layer (what export writes), else matmul, scale and add."""
+    a, b, c = [*inputs, None][:3]
+    get = node.attributes.get
+    alpha, beta, transpose_a, transpose_b = get("alpha", 1.0), get("beta", 1.0), get("transA", 0), get("transB", 0)
+    if alpha == beta == 1.0 and not transpose_a and transpose_b and (c is None or c.shape == (b.shape[0],)):
+        return linear(a, b, c)
+    out = ops.MatMul.apply(a, b, bool(transpose_a), bool(transpose_b))
+    if alpha != 1.0:
+        out = out * alpha
+    return out if c is None else out + (c if beta == 1.0 else c * beta)
+
+
+def _matmul_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    a, b = inputs
+    if a.ndim != 2 or b.ndim != 2:
+        raise _unsupported(node, f"operands of shapes {a.shape} and {b.shape}; only 2-D matrix products are supported")
+    return a @ b
+
+
+def _window_arguments(node: OnnxNode, spatial: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(stride, padding) pairs of a Conv or pooling node, refusing what conv2d and pooling cannot do."""
+    get = node.attributes.get
+    if spatial != 2:
+        raise _unsupported(node, f"{spatial}-D windows; only 2-D (N, C, H, W) images are supported")
+    if get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        raise _unsupported(node, f"auto_pad={get('auto_pad')}; give explicit pads")
+    if any(d != 1 for d in get("dilations", [1, 1])) or get("group", 1) != 1 or get("ceil_mode", 0):
+        raise _unsupported(node, "dilations, groups and ceil_mode other than the defaults are not supported")
+    pads = [0, 0, 0, 0] if get("auto_pad") == "VALID" else list(get("pads", [0, 0, 0, 0]))
+    if pads[:2] != pads[2:]:
+        raise _unsupported(node, f"pads {pads} differ at the two ends of an axis; only symmetric padding is supported")
+    stride = list(get("strides", [1, 1]))
+    return (stride[0], stride[1]), (pads[0], pads[1])
+
+
+def _conv(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    x, weight, bias = [*inputs, None][:3]
+    stride, padding = _window_arguments(node, weight.ndim - 2)
+    return conv2d(x, weight, bias, stride, padding)
+
+
+def _pool(function: Callable[..., Tensor]) -> Importer:
+    def build(node: OnnxNode, inputs: list[Any]) -> Tensor:
+        kernel = list(node.attributes["kernel_shape"])
+        stride, padding = _window_arguments(node, len(kernel))
+        if node.attributes.get("storage_order", 0):
+            raise _unsupported(node, "storage_order=1 is not supported")
+        if node.op_type == "AveragePool" and any(padding) and not node.attributes.get("count_include_pad", 0):
+            raise _unsupported(node, "count_include_pad=0 with padding; avg_pool2d counts the zero padding")
+        return function(inputs[0], (kernel[0], kernel[1]), stride, padding)
+
+    return build
+
+
+def _reshape_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    x, shape = inputs[0], [int(n) for n in inputs[1].data.reshape(-1)]
+    if not node.attributes.get("allowzero", 0):  # 0 copies the input's size on that axis
+        shape = [x.shape[i] if n == 0 else n for i, n in enumerate(shape)]
+    return x.reshape(*shape)
+
+
+def _flatten(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    x = inputs[0]
+    axis = node.attributes.get("axis", 1) % (x.ndim + 1) if x.ndim else 0
+    return x.reshape(int(np.prod(x.shape[:axis])), int(np.prod(x.shape[axis:])))
+
+
+def _transpose_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    x = inputs[0]
+    return x.transpose(*node.attributes.get("perm", range(x.ndim)[::-1]))
+
+
+def _softmax_import(method: str) -> Importer:
+    """Softmax/LogSoftmax along ``axis``; before opset 13, over everything from ``axis`` on (a 2-D view)."""
+
+    def build(node: OnnxNode, inputs: list[Any]) -> Tensor:
+        x = inputs[0]
+        if node.opset >= 13:
+            return getattr(x, method)(node.attributes.get("axis", -1))
+        axis = node.attributes.get("axis", 1) % max(x.ndim, 1)
+        rows = x.reshape(int(np.prod(x.shape[:axis])), -1)
+        return getattr(rows, method)(1).reshape(*x.shape)
+
+    return build
+
+
+def _expand_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    x = inputs[0]
+    shape = np.broadcast_shapes(x.shape, tuple(int(n) for n in inputs[1].data.reshape(-1)))
+    return x if shape == x.shape else x.expand(shape)
+
+
+def _pow_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    x, exponent = inputs
+    if exponent.requires_grad or exponent.size != 1:
+        raise _unsupported(node, "only a constant number as the exponent is supported")
+    value = exponent.item()
+    return x ** (int(value) if float(value).is_integer() else float(value))
+
+
+def _cast_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    from onnx.helper import tensor_dtype_to_np_dtype
+
+    return inputs[0].to(tensor_dtype_to_np_dtype(node.attributes["to"]))
+
+
+def _constant(node: OnnxNode, inputs: list[Any]) -> Tensor:
+    for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+        if key in node.attributes:
+            value = node.attributes[key]
+            dtype = np.float32 if key.startswith("value_float") else np.int64 if key.startswith("value_int") else None
+            return Tensor(np.asarray(value, dtype=dtype))
+    raise _unsupported(node, f"attributes {sorted(node.attributes)}; only a value is supported")
+
+
+def _method(name: str, arity: int = 1) -> Importer:
+    """An importer calling the Tensor method ``name`` (or, for two operands, the operator method)."""
+
+    def build(node: OnnxNode, inputs: list[Any]) -> Tensor:
+        return getattr(inputs[0], name)(*inputs[1:arity])
+
+    return build
+
+
+#: ONNX operator type -> the builder that runs it with our ops (so the result is differentiable).
+IMPORTERS: dict[str, Importer] = {
+    "Add": _method("__add__", 2),
+    "Sub": _method("__sub__", 2),
+    "Mul": _method("__mul__", 2),
+    "Div": _method("__truediv__", 2),
+    "Neg": _method("__neg__"),
+    "Exp": _method("exp"),
+    "Log": _method("log"),
+    "Relu": _method("relu"),
+    "Sigmoid": _method("sigmoid"),
+    "Tanh": _method("tanh"),
+    "Identity": lambda node, inputs: inputs[0],
+    "Pow": _pow_import,
+    "MatMul": _matmul_import,
+    "Gemm": _gemm,
+    "Conv": _conv,
+    "MaxPool": _pool(max_pool2d),
+    "AveragePool": _pool(avg_pool2d),
+    "GlobalAveragePool": lambda node, inputs: inputs[0].mean((2, 3), keepdims=True),
+    "Reshape": _reshape_import,
+    "Flatten": _flatten,
+    "Transpose": _transpose_import,
+    "ReduceSum": _reduce("sum"),
+    "ReduceMean": _reduce("mean"),
+    "ReduceMax": _reduce("max"),
+    "Expand": _expand_import,
+    "Softmax": _softmax_import("softmax"),
+    "LogSoftmax": _softmax_import("log_softmax"),
+    "Cast": _cast_import,
+    "Constant": _constant,
+}
