@@ -331,8 +331,12 @@ def test_older_and_newer_opsets(opset):
 def test_bad_example_inputs_are_refused_by_name():
     with pytest.raises(OnnxError, match="input 0 is int64"):
         exported(lambda x: x, np.zeros((2, 2), np.int64))
-    with pytest.raises(OnnxError, match="input 1 is 0-d, so it has no batch axis"):
+    with pytest.raises(OnnxError, match=r"input 1 has shape \(\), so no batch axis to trace"):
         exported(lambda x, y: x * y, (np.zeros((2, 2), np.float32), np.float32(2)))
+    with pytest.raises(OnnxError, match=r"input 0 has shape \(0, 3\), so no batch axis to trace"):
+        exported(lambda x: x, np.zeros((0, 3), np.float32))
+    with pytest.raises(OnnxError, match="input 0 is a list; give a Tensor or an array per input"):
+        exported(lambda x: x, ([[1.0]],))
 
 
 def test_the_core_imports_neither_onnx_nor_onnxruntime():

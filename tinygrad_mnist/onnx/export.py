@@ -82,18 +82,12 @@ def export(
     """
     onnx = require("onnx")
     opset = _check_opset(onnx, opset_version)
-    arrays = _example_arrays(args)
-    if dynamic_batch:
-        flat = [i for i, a in enumerate(arrays) if a.ndim == 0]
-        if flat:
-            raise OnnxError(
-                f"export: input {flat[0]} is 0-d, so it has no batch axis; pass dynamic_batch=False to fix every size"
-            )
+    arrays = _example_arrays(args, dynamic_batch)
+    inputs = _names(input_names, len(arrays), "input")
     with _export_mode(model):
         trace = _trace(model, arrays)
         twin = _trace(model, tuple(np.concatenate([a, a[:1]]) for a in arrays)) if dynamic_batch else None
     batch_dims, twins = _batch_dims(trace, twin) if twin is not None else ({}, {})
-    inputs = _names(input_names, len(arrays), "input")
     outputs = _names(output_names, len(trace.outputs), "output")
     parameters = dict(model.named_parameters()) if isinstance(model, Module) else {}
     builder = GraphBuilder(onnx, opset, trace, inputs, parameters, batch_dims, twins, dynamic_batch)
@@ -123,8 +117,9 @@ def _check_opset(onnx: Any, opset_version: int | None) -> int:
     return opset
 
 
-def _example_arrays(args: Any) -> tuple[np.ndarray, ...]:
-    """The example input as arrays: one Tensor or array, or a tuple or list of them."""
+def _example_arrays(args: Any, dynamic_batch: bool) -> tuple[np.ndarray, ...]:
+    """The example input as arrays (one Tensor or array, or a tuple or list of them), each with rows to
+    trace a batch axis on when ``dynamic_batch``."""
     items = tuple(args) if isinstance(args, tuple | list) else (args,)
     if not items:
         raise OnnxError("export: give an example input (a Tensor, an array, or a tuple of them)")
@@ -135,6 +130,11 @@ def _example_arrays(args: Any) -> tuple[np.ndarray, ...]:
         array = np.asarray(item.data if isinstance(item, Tensor) else item)
         if not np.issubdtype(array.dtype, np.floating):
             raise OnnxError(f"export: input {i} is {array.dtype}; example inputs must be floating-point arrays")
+        if dynamic_batch and (array.ndim == 0 or len(array) == 0):
+            raise OnnxError(
+                f"export: input {i} has shape {array.shape}, so no batch axis to trace: give it at least one row, "
+                "or pass dynamic_batch=False to fix every size"
+            )
         arrays.append(array)
     return tuple(arrays)
 
