@@ -20,6 +20,9 @@ Softmax, LogSoftmax            Softmax, LogSoftmax                         ``sof
 Cast, Clone                    Cast, Identity                              ``to``, the same tensor
 =============================  ==========================================  =================================
 
+``load`` also reads what other exporters write: Flatten, ReduceMean, GlobalAveragePool, Constant,
+Identity, and Gemm with alpha, beta and transposes.
+
 No mapping: ``CrossEntropy`` (a loss: export the logits), the backward ops (``CrossEntropyBackward``,
 ``Col2Im``, ``ConvMatmulAdjoint``, ``MaxUnpool2d``, ``AvgUnpool2d``, ``GatherWinners``) and custom
 ``Function`` subclasses; exporting them is an ``UnsupportedOperatorError`` naming them. A new op joins
