@@ -40,6 +40,7 @@ PUBLIC_MODULES = (
     "tinygrad_mnist.viz",
     "tinygrad_mnist.recipes",
     "tinygrad_mnist.testing",
+    "tinygrad_mnist.onnx",
 )
 
 

@@ -30,6 +30,7 @@ CHECKED = {
     "higher_order.py": "test_higher_order_example_checks_hvp_trains_with_double_backprop_and_converges_by_newton",
     "mnist_cnn.py": "test_mnist_cnn_example_passes_its_own_accuracy_floor_in_one_epoch",
     "graph.py": "test_graph_example_draws_the_notebook_network",
+    "export_onnx.py": "test_export_onnx_example_runs_the_cnn_in_onnx_runtime_and_loads_it_back",
     "walkthrough.ipynb": "test_walkthrough_notebook_runs_top_to_bottom",
 }
 
@@ -188,6 +189,25 @@ def test_graph_example_refuses_an_unknown_format_in_one_line(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "end the name in .svg" in result.stderr
     assert not (tmp_path / "graph.jpeg").exists()
+
+
+def test_export_onnx_example_runs_the_cnn_in_onnx_runtime_and_loads_it_back(mnist_dir, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "onnx"
+    stdout = run_example(
+        "export_onnx.py", str(mnist_dir / "train.csv.gz"), "--out", str(out), cwd=tmp_path,
+        env={"TINYGRAD_MNIST_QUICK": "1"},
+    )  # fmt: skip
+    onnx.checker.check_model(onnx.load(out / "mnist_cnn.onnx"), full_check=True)
+    assert "Conv -> Relu -> MaxPool -> Conv -> Relu -> MaxPool -> Reshape -> Gemm -> Relu -> Gemm" in stdout
+    assert "0.weight [32, 1, 3, 3]" in stdout and "onnx.checker: ok" in stdout
+    assert "same predictions: 2000 of 2000" in stdout and "identical logits: True" in stdout
+    # Ten steps of Adam already separate most digits, in ONNX Runtime as in tinygrad_mnist.
+    assert number_after("dev accuracy (ONNX Runtime):", stdout) == number_after("dev accuracy", stdout) > 0.6
+    timings = re.search(r"tinygrad_mnist ([0-9.]+) ms, ONNX Runtime ([0-9.]+) ms, ratio ours / ONNX Runtime", stdout)
+    assert timings and min(map(float, timings.groups())) > 0, stdout
+    assert_submission(out / "submission_onnx.csv", rows=2000)
 
 
 def test_walkthrough_is_kept_without_outputs():

@@ -1,4 +1,4 @@
-"""The ``tinygrad-mnist`` command line: train, evaluate, predict, show, download, graph.
+"""The ``tinygrad-mnist`` command line: train, evaluate, predict, export, show, download, graph.
 
 Usage errors exit 2 (argparse); bad data, checkpoints or a diverging run exit 1
 with one message and no traceback. Everything here is thin glue over the library.
@@ -29,6 +29,8 @@ from .data import (
 )
 from .data.loader import DataLoader
 from .files import atomic_write
+from .onnx import OnnxError
+from .onnx import export as export_onnx
 from .plots import plot_accuracy, plot_confident_errors, plot_confusion_matrix, plot_cost, plot_digits
 from .recipes import (
     ARCHITECTURES,
@@ -130,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict_.add_argument("--test", type=Path, help="the test CSV itself (overrides --data)")
     predict_.add_argument("--out", type=Path, default=Path("submission.csv"))
     predict_.add_argument("--quiet", action="store_true")
+
+    export_ = commands.add_parser("export", help="write a checkpoint's network as an ONNX model (ONNX Runtime, Netron)")
+    export_.add_argument("--checkpoint", type=Path, required=True)
+    export_.add_argument("-o", "--out", type=Path, default=Path("model.onnx"))
+    export_.add_argument("--opset", type=_positive, help="ONNX opset version (default: 18)")
+    export_.add_argument("--quiet", action="store_true")
 
     show = commands.add_parser("show", help="a grid of training digits with labels (and predictions)")
     show.add_argument("--data", help=data_help)
@@ -319,6 +327,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.out.resolve() == args.checkpoint.resolve():
+        raise ValueError(f"the output {args.out} is the checkpoint itself; write the ONNX model to another path")
+    ckpt = load_checkpoint(args.checkpoint)
+    if "input_shape" not in ckpt.preprocessing:
+        raise CheckpointError(f"{args.checkpoint} does not record its input shape, so the model's input is unknown")
+    dtype = next(ckpt.model.parameters()).dtype
+    example = np.zeros((1, *ckpt.preprocessing["input_shape"]), dtype=dtype)
+    metadata = {"preprocessing": json.dumps(ckpt.preprocessing), "class_names": json.dumps(ckpt.class_names)}
+    try:
+        proto = export_onnx(ckpt.model, example, args.out, opset_version=args.opset, metadata=metadata)
+    except ModuleNotFoundError as error:  # the optional onnx package: one line saying how to install it
+        raise OnnxError(str(error)) from None
+    (output,) = proto.graph.output
+    shapes = [
+        ", ".join(["batch", *map(str, example.shape[1:])]),
+        ", ".join(d.dim_param or str(d.dim_value) for d in output.type.tensor_type.shape.dim),
+    ]
+    _say(
+        args,
+        f"wrote {args.out}: input [{shapes[0]}] {dtype}, pixels scaled {ckpt.preprocessing.get('pixel_scaling')!r} "
+        f"-> output [{shapes[1]}] (opset {proto.opset_import[0].version}, {len(proto.graph.node)} nodes)",
+    )
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     images, labels = find_data(args.data, progress=not args.quiet).load_train()
     rows = slice(args.start, args.start + args.count)
@@ -354,6 +388,7 @@ COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "export": cmd_export,
     "show": cmd_show,
     "download": cmd_download,
     "graph": cmd_graph,
