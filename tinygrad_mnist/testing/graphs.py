@@ -1,20 +1,4 @@
-"""Hypothesis strategies and an assertion for property-testing gradients.
-
-The project's own tests use exactly these, and so can yours::
-
-    from hypothesis import given
-    from tinygrad_mnist.testing import arrays, assert_gradients_match
-
-    @given(arrays())
-    def test_softplus(x):
-        assert_gradients_match(lambda t: (t.exp() + 1).log(), x)
-
-``graphs()`` draws whole expression graphs, with shared and 0-d nodes, for
-``check_graph_gradients``: the engine's bookkeeping, not one op, is what they test.
-
-Needs the ``hypothesis`` package (in the ``dev`` extra).
-"""
-
+"""Hypothesis strategies for arrays and shapes, and random expression graphs with ``check_graph_gradients``."""
 from __future__ import annotations
 
 import itertools
@@ -26,8 +10,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .autograd.gradcheck import GradcheckError, gradcheck
-from .tensor import Tensor
+from ..autograd.gradcheck import GradcheckError, gradcheck
+from ..tensor import Tensor
 
 Shape = tuple[int, ...]
 

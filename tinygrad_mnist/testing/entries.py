@@ -1,0 +1,390 @@
+"""The registry entries of the package's own ops: every public differentiable op is here.
+
+Strategies keep inputs where finite differences are meaningful: logs of x > 0, relu, max
+and pooling away from their kinks and ties, denominators away from zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .. import nn, ops
+from .graphs import broadcastable_shapes, matmul_shapes, shapes
+from .registry import Sample, register_op
+
+#: Element values: multiples of 1/8 in [-3, 3] without 0, so distinct values are 1/8 apart (no near-ties);
+#: a finer grid where all values must differ (max, pooling), 1/32 apart.
+_GRID = tuple(sign * k / 8 for k in range(1, 25) for sign in (1, -1))
+_FINE_GRID = tuple(sign * k / 32 for k in range(1, 97) for sign in (1, -1))
+Domain = Callable[[np.ndarray], np.ndarray]
+
+
+def grid_arrays(shape: Any, domain: Domain | None = None, unique: bool = False) -> st.SearchStrategy[np.ndarray]:
+    """Float64 arrays of grid values (distinct ones with ``unique``), mapped into ``domain``."""
+    drawn = hnp.arrays(np.float64, shape, elements=st.sampled_from(_FINE_GRID if unique else _GRID), unique=unique)
+    return drawn if domain is None else drawn.map(domain)
+
+
+def positive(x: np.ndarray) -> np.ndarray:
+    return np.abs(x) + 0.25
+
+
+@st.composite
+def unary(draw: st.DrawFn, domain: Domain | None = None, empty: bool = True, **kwargs: Any) -> Sample:
+    """One array of any small shape (0-d, (1,), empty where ``empty``), with fixed ``kwargs``."""
+    shape = draw(shapes(min_side=0 if empty else 1))
+    return Sample((draw(grid_arrays(shape, domain)),), kwargs)
+
+
+@st.composite
+def binary(draw: st.DrawFn, second: Domain | None = None) -> Sample:
+    """Two arrays of shapes that broadcast together."""
+    a, b = draw(broadcastable_shapes())
+    return Sample((draw(grid_arrays(a)), draw(grid_arrays(b, second))))
+
+
+@st.composite
+def with_axis(
+    draw: st.DrawFn, unique: bool = False, min_dims: int = 0, keepdims: bool = True, max_side: int = 4
+) -> Sample:
+    """An array and an axis of it (or None), with ``keepdims`` drawn too where the op takes it."""
+    shape = draw(shapes(min_dims=min_dims, max_side=max_side))
+    x = draw(grid_arrays(shape, unique=unique))
+    axis = draw(st.none() | st.integers(-x.ndim, x.ndim - 1)) if x.ndim else None
+    if not keepdims:
+        return Sample((x,), {"axis": -1 if axis is None and x.ndim else axis})
+    return Sample((x,), {"axis": axis, "keepdims": draw(st.booleans())})
+
+
+@st.composite
+def reshapes(draw: st.DrawFn) -> Sample:
+    x = draw(grid_arrays(shapes()))
+    sizes = [d for d in range(1, x.size + 1) if x.size % d == 0] or [1]
+    first = draw(st.sampled_from(sizes))
+    return Sample((x,), {"shape": (first, -1) if x.size else (0,)})
+
+
+@st.composite
+def permutations(draw: st.DrawFn) -> Sample:
+    x = draw(grid_arrays(shapes(min_dims=1)))
+    return Sample((x,), {"axes": tuple(draw(st.permutations(range(x.ndim))))})
+
+
+@st.composite
+def expands(draw: st.DrawFn) -> Sample:
+    small, big = draw(broadcastable_shapes())
+    target = np.broadcast_shapes(small, big)
+    return Sample((draw(grid_arrays(small)),), {"shape": target})
+
+
+@st.composite
+def sum_to_sizes(draw: st.DrawFn) -> Sample:
+    small, big = draw(broadcastable_shapes())
+    return Sample((draw(grid_arrays(np.broadcast_shapes(small, big))),), {"shape": small})
+
+
+@st.composite
+def matmuls(draw: st.DrawFn) -> Sample:
+    a, b = draw(matmul_shapes())
+    return Sample((draw(grid_arrays(a)), draw(grid_arrays(b))))
+
+
+@st.composite
+def linears(draw: st.DrawFn, bias: bool = True) -> Sample:
+    m, n, k = (draw(st.integers(1, 4)) for _ in range(3))
+    inputs = [draw(grid_arrays((m, n))), draw(grid_arrays((k, n)))]
+    return Sample((*inputs, draw(grid_arrays((k,)))) if bias else tuple(inputs))
+
+
+@st.composite
+def logits_and_classes(draw: st.DrawFn) -> Sample:
+    m, classes = draw(st.integers(1, 4)), draw(st.integers(2, 5))
+    target = np.array(draw(st.lists(st.integers(0, classes - 1), min_size=m, max_size=m)))
+    return Sample((draw(grid_arrays((m, classes))),), {"target": target})
+
+
+@st.composite
+def images(draw: st.DrawFn, unique: bool = False) -> Sample:
+    """(N, C, H, W) images with a window size, a stride and a padding that fit them."""
+    n, c, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(2, 5)), draw(st.integers(2, 5))
+    kernel = draw(st.integers(1, min(h, w, 3)))
+    params = {"kernel_size": kernel, "stride": draw(st.integers(1, 2)), "padding": draw(st.integers(0, kernel // 2))}
+    return Sample((draw(grid_arrays((n, c, h, w), unique=unique)),), params)
+
+
+@st.composite
+def convolutions(draw: st.DrawFn) -> Sample:
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h, w, kh, kw = draw(st.integers(2, 5)), draw(st.integers(2, 5)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = min(kh, h), min(kw, w)
+    x, weight, bias = (
+        draw(grid_arrays((n, c_in, h, w))),
+        draw(grid_arrays((c_out, c_in, kh, kw))),
+        draw(grid_arrays((c_out,))),
+    )
+    return Sample((x, weight, bias), {"stride": draw(st.integers(1, 2)), "padding": draw(st.integers(0, 1))})
+
+
+# ----- NumPy references ----------------------------------------------------------------
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _windows(x: np.ndarray, kernel_size: int, stride: int, padding: int, fill: float) -> np.ndarray:
+    """(N, C, out_h, out_w, k, k) windows of padded images."""
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(padded, (kernel_size, kernel_size), axis=(2, 3))
+    return view[:, :, ::stride, ::stride]
+
+
+def _conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, stride: int, padding: int) -> np.ndarray:
+    kh, kw = weight.shape[2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    view = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwij,ocij->nohw", view, weight) + bias[:, None, None]
+
+
+def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` summed over its leading axes and the axes ``shape`` has as 1: undoing a broadcast."""
+    x = x.sum(axis=tuple(range(x.ndim - len(shape))))
+    return x.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+def _cross_entropy(x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return -_log_softmax(x, 1)[np.arange(len(target)), target].mean()
+
+
+def _dropout_mask(shape: tuple[int, ...]) -> np.ndarray:
+    return np.random.default_rng(7).random(shape) >= 0.3
+
+
+def _torch_target(torch: Any, target: np.ndarray) -> Any:
+    return torch.from_numpy(target)
+
+
+# ----- the entries ---------------------------------------------------------------------
+
+F = nn.functional
+register_op("add", lambda a, b: a + b, binary(), np.add, lambda t, a, b: a + b, covers=["Tensor.__add__"])
+register_op("sub", lambda a, b: a - b, binary(), np.subtract, lambda t, a, b: a - b, covers=["Tensor.__sub__"])
+register_op("mul", lambda a, b: a * b, binary(), np.multiply, lambda t, a, b: a * b, covers=["Tensor.__mul__"])
+register_op(
+    "div", lambda a, b: a / b, binary(second=positive), np.divide, lambda t, a, b: a / b, covers=["Tensor.__truediv__"]
+)
+register_op(
+    "scalar_on_the_left",
+    lambda x: 2.5 - x * 1.5 + 0.5 / x + 3 * x,
+    unary(positive),
+    lambda x: 2.5 - x * 1.5 + 0.5 / x + 3 * x,
+    lambda t, x: 2.5 - x * 1.5 + 0.5 / x + 3 * x,
+    covers=["Tensor.__radd__", "Tensor.__rsub__", "Tensor.__rmul__", "Tensor.__rtruediv__"],
+)
+register_op("neg", lambda x: -x, unary(), np.negative, lambda t, x: -x, covers=["Tensor.__neg__"])
+register_op("exp", lambda x: x.exp(), unary(), np.exp, lambda t, x: x.exp(), covers=["Tensor.exp"])
+register_op("log", lambda x: x.log(), unary(positive), np.log, lambda t, x: x.log(), covers=["Tensor.log"])
+register_op(
+    "relu",
+    lambda x: x.relu(),
+    unary(),
+    lambda x: np.maximum(x, 0),
+    lambda t, x: x.relu(),
+    covers=["Tensor.relu", "nn.functional.relu"],
+)
+register_op(
+    "sigmoid",
+    lambda x: F.sigmoid(x),
+    unary(),
+    lambda x: 1 / (1 + np.exp(-x)),
+    lambda t, x: x.sigmoid(),
+    covers=["Tensor.sigmoid", "nn.functional.sigmoid"],
+)
+register_op(
+    "tanh", lambda x: F.tanh(x), unary(), np.tanh, lambda t, x: x.tanh(), covers=["Tensor.tanh", "nn.functional.tanh"]
+)
+register_op(
+    "pow",
+    lambda x, exponent: x**exponent,
+    st.sampled_from([2, 3, -1, 0.5, 1.5]).flatmap(lambda e: unary(positive, exponent=e)),
+    lambda x, exponent: np.power(x, exponent),
+    lambda t, x, exponent: x**exponent,
+    covers=["Tensor.__pow__"],
+)
+register_op("matmul", lambda a, b: a @ b, matmuls(), np.matmul, lambda t, a, b: a @ b, covers=["Tensor.__matmul__"])
+register_op(
+    "matmul_transposed",
+    lambda a, b: ops.MatMul.apply(a, b, True, True),
+    matmuls().map(lambda s: Sample((s.inputs[0].T.copy(), s.inputs[1].T.copy()))),
+    lambda a, b: a.T @ b.T,
+    lambda t, a, b: a.T @ b.T,
+)
+register_op(
+    "matmul_method_and_array_on_the_left",
+    lambda a, b: a.matmul(b) + np.ones((1, a.shape[0]), a.dtype) @ (a @ b),
+    matmuls(),
+    lambda a, b: a @ b + np.ones((1, a.shape[0])) @ (a @ b),
+    covers=["Tensor.matmul", "Tensor.__rmatmul__"],
+)
+register_op(
+    "linear",
+    F.linear,
+    linears(),
+    lambda x, w, b: x @ w.T + b,
+    lambda t, x, w, b: t.nn.functional.linear(x, w, b),
+    covers=["nn.functional.linear"],
+)
+register_op(
+    "linear_without_bias", F.linear, linears(bias=False), lambda x, w: x @ w.T, lambda t, x, w: x @ w.T
+)
+register_op(
+    "sum",
+    lambda x, axis, keepdims: x.sum(axis, keepdims),
+    with_axis(),
+    lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+    lambda t, x, axis, keepdims: x.sum(dim=axis, keepdim=keepdims),
+    covers=["Tensor.sum"],
+)
+register_op(
+    "mean",
+    lambda x, axis, keepdims: x.mean(axis, keepdims),
+    with_axis(),
+    lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
+    covers=["Tensor.mean"],
+)
+register_op(
+    "max",
+    lambda x, axis, keepdims: x.max(axis, keepdims),
+    with_axis(unique=True, max_side=3),
+    lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+    covers=["Tensor.max"],
+)
+register_op(
+    "expand",
+    lambda x, shape: x.expand(shape),
+    expands(),
+    lambda x, shape: np.broadcast_to(x, shape),
+    lambda t, x, shape: x.expand(shape),
+    covers=["Tensor.expand"],
+)
+register_op(
+    "sum_to_size",
+    lambda x, shape: x.sum_to_size(shape),
+    sum_to_sizes(),
+    lambda x, shape: _sum_to(x, shape),
+    covers=["Tensor.sum_to_size"],
+)
+register_op(
+    "reshape",
+    lambda x, shape: x.reshape(shape),
+    reshapes(),
+    np.reshape,
+    lambda t, x, shape: x.reshape(shape),
+    covers=["Tensor.reshape"],
+)
+register_op(
+    "transpose",
+    lambda x, axes: x.transpose(*axes),
+    permutations(),
+    np.transpose,
+    lambda t, x, axes: x.permute(*axes),
+    covers=["Tensor.transpose"],
+)
+register_op(
+    "T",
+    lambda x: x.T,
+    st.builds(lambda s: Sample((s,)), grid_arrays(shapes(min_dims=2, max_dims=2))),
+    np.transpose,
+    lambda t, x: x.T,
+    covers=["Tensor.T"],
+)
+register_op(
+    "flatten",
+    lambda x: F.flatten(x),
+    st.builds(lambda s: Sample((s,)), grid_arrays(shapes(min_dims=2))),
+    lambda x: x.reshape(x.shape[0], -1),
+    lambda t, x: x.flatten(1),
+    covers=["Tensor.flatten", "nn.functional.flatten"],
+)
+register_op("clone", lambda x: x.clone(), unary(), np.copy, lambda t, x: x.clone(), covers=["Tensor.clone"])
+register_op(
+    "to",
+    lambda x: x.to(np.float64) * x.double(),
+    unary(),
+    np.square,
+    keeps_float32=False,
+    covers=["Tensor.to", "Tensor.double"],
+)
+register_op(
+    "softmax",
+    lambda x, axis: F.softmax(x, axis),
+    with_axis(min_dims=1, keepdims=False),
+    lambda x, axis: np.exp(_log_softmax(x, axis)),
+    lambda t, x, axis: x.softmax(axis),
+    covers=["Tensor.softmax", "nn.functional.softmax"],
+)
+register_op(
+    "log_softmax",
+    lambda x, axis: F.log_softmax(x, axis),
+    with_axis(min_dims=1, keepdims=False),
+    _log_softmax,
+    lambda t, x, axis: x.log_softmax(axis),
+    covers=["Tensor.log_softmax", "nn.functional.log_softmax"],
+)
+register_op(
+    "cross_entropy",
+    lambda x, target: F.cross_entropy(x, target),
+    logits_and_classes(),
+    _cross_entropy,
+    lambda t, x, target: t.nn.functional.cross_entropy(x, _torch_target(t, target)),
+    covers=["Tensor.cross_entropy", "nn.functional.cross_entropy"],
+)
+register_op(
+    "dropout",
+    lambda x: F.dropout(x, 0.3, generator=7),
+    unary(),
+    lambda x: x * _dropout_mask(x.shape) / 0.7,
+    covers=["nn.functional.dropout"],
+)
+register_op(
+    "conv2d",
+    lambda x, w, b, stride, padding: x.conv2d(w, b, stride, padding),
+    convolutions(),
+    _conv2d,
+    lambda t, x, w, b, stride, padding: t.nn.functional.conv2d(x, w, b, stride=stride, padding=padding),
+    covers=["ops.conv2d", "Tensor.conv2d"],
+    examples=6,
+)
+register_op(
+    "max_pool2d",
+    lambda x, kernel_size, stride, padding: x.max_pool2d(kernel_size, stride, padding),
+    images(unique=True),
+    lambda x, kernel_size, stride, padding: _windows(x, kernel_size, stride, padding, -np.inf).max(axis=(-1, -2)),
+    lambda t, x, kernel_size, stride, padding: t.nn.functional.max_pool2d(x, kernel_size, stride, padding),
+    covers=["ops.max_pool2d", "Tensor.max_pool2d"],
+    examples=6,
+)
+register_op(
+    "avg_pool2d",
+    lambda x, kernel_size, stride, padding: x.avg_pool2d(kernel_size, stride, padding),
+    images(),
+    lambda x, kernel_size, stride, padding: _windows(x, kernel_size, stride, padding, 0.0).mean(axis=(-1, -2)),
+    lambda t, x, kernel_size, stride, padding: t.nn.functional.avg_pool2d(x, kernel_size, stride, padding),
+    covers=["ops.avg_pool2d", "Tensor.avg_pool2d"],
+    examples=6,
+)
+
+#: Tensor's public methods that need no entry: no gradient (argmax, in-place writes on leaves,
+#: attributes), or a cast to float32, whose derivative float64 finite differences cannot see.
+NOT_OPS = frozenset(
+    {
+        "backward", "retain_grad", "requires_grad_", "detach", "is_leaf", "grad_fn", "add_", "sub_", "mul_",
+        "div_", "fill_", "zero_", "copy_", "shape", "dtype", "ndim", "size", "item", "numpy", "argmax", "float", "grad", "requires_grad",
+    }
+)  # fmt: skip

@@ -1,0 +1,285 @@
+"""The op registry: one entry per differentiable op, and the battery of properties every entry must pass.
+
+An entry says how to call the op (``fn``), what valid inputs look like (``samples``, a
+Hypothesis strategy of ``Sample``), what its forward should give (``reference``, NumPy),
+and how PyTorch spells it (``torch``). ``check_op(name)`` runs the battery on it::
+
+    register_op(
+        "softplus",
+        fn=lambda x: Softplus.apply(x),
+        samples=unary(),
+        reference=lambda x: np.logaddexp(0, x),
+        torch=lambda torch, x: torch.nn.functional.softplus(x),
+    )
+    check_op("softplus")  # inside a pytest test
+
+Every property draws its own examples and fails with the op's name, the property, and the
+inputs that Hypothesis shrank the failure to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ..autograd import Function, grad
+from ..autograd.gradcheck import gradcheck, gradgradcheck
+from ..tensor import Tensor
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One call of an op: the tensor inputs (float64 arrays) and the other arguments."""
+
+    inputs: tuple[np.ndarray, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        arrays = ", ".join(np.array2string(x, precision=4, separator=", ") for x in self.inputs)
+        extra = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
+        return f"Sample({arrays}{extra})"
+
+
+@dataclass(frozen=True)
+class OpEntry:
+    """How the battery calls and judges one op."""
+
+    name: str
+    fn: Callable[..., Tensor]
+    samples: st.SearchStrategy[Sample]
+    reference: Callable[..., np.ndarray]
+    torch: Callable[..., Any] | None = None
+    #: False for ops whose second derivative is not defined in the sense finite differences see.
+    second_order: bool = True
+    #: False for ops whose output dtype is not their inputs' (casts).
+    keeps_float32: bool = True
+    #: The public names this entry stands for (``Tensor.exp``, ``nn.functional.relu``, ...).
+    covers: tuple[str, ...] = ()
+    #: Examples per property (before the Hypothesis profile's own settings); conv-sized ops take fewer.
+    examples: int = 12
+
+
+#: Every registered op, by name.
+REGISTRY: dict[str, OpEntry] = {}
+
+
+def register_op(
+    name: str,
+    fn: Callable[..., Tensor],
+    samples: st.SearchStrategy[Sample],
+    reference: Callable[..., np.ndarray],
+    torch: Callable[..., Any] | None = None,
+    second_order: bool = True,
+    keeps_float32: bool = True,
+    covers: Iterable[str] = (),
+    examples: int = 12,
+) -> OpEntry:
+    """Add an op to the registry (a name registered twice is an error) and return its entry."""
+    if name in REGISTRY:
+        raise ValueError(f"register_op: {name!r} is already registered")
+    entry = OpEntry(name, fn, samples, reference, torch, second_order, keeps_float32, tuple(covers), examples)
+    REGISTRY[name] = entry
+    return entry
+
+
+def registered_ops() -> list[str]:
+    """The names of every registered op, sorted."""
+    return sorted(REGISTRY)
+
+
+def check_op(name: str, properties: Iterable[str] | None = None, max_examples: int | None = None) -> None:
+    """Run the battery (or the named ``properties`` of it) on a registered op; raises on the first failure."""
+    entry = REGISTRY[name]
+    for prop in properties or PROPERTIES:
+        _battery_run(entry, prop, max_examples or entry.examples)()
+
+
+def _battery_run(entry: OpEntry, prop: str, max_examples: int) -> Callable[[], None]:
+    """One property of the battery as a Hypothesis test over the entry's samples."""
+    check = PROPERTIES[prop]
+
+    @settings(max_examples=max_examples)
+    @given(entry.samples)
+    def run(sample: Sample) -> None:
+        try:
+            check(entry, sample)
+        except AssertionError as error:
+            raise AssertionError(f"op {entry.name!r}, property {prop!r}, inputs {sample!r}:\n{error}") from None
+
+    return run
+
+
+def check_grads(fn: Callable[..., Tensor], args: Any, order: int = 2, seed: int = 0) -> None:
+    """JAX's ``check_grads`` for ours: first (and, with ``order=2``, second) derivatives of ``fn`` at
+    ``args`` against central differences in float64, at random cotangents; raises ``GradcheckError``."""
+    args = args if isinstance(args, tuple) else (args,)
+    gradcheck(fn, *args, seed=seed)
+    if order >= 2:
+        gradgradcheck(fn, *args, seed=seed)
+
+
+# ----- the properties ----------------------------------------------------------------------
+
+
+def _tensors(sample: Sample, dtype: Any = np.float64, layout: Callable[[np.ndarray], np.ndarray] | None = None):
+    arrays = [np.asarray(x, dtype=dtype) for x in sample.inputs]
+    if layout is not None:
+        arrays = [layout(x) for x in arrays]
+    return [Tensor(x, requires_grad=True) for x in arrays]
+
+
+def _call(entry: OpEntry, tensors: list[Tensor], sample: Sample) -> Tensor:
+    return entry.fn(*tensors, **sample.kwargs)
+
+
+def _cotangent(out: Tensor, seed: int = 1) -> Tensor:
+    return Tensor(np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype))
+
+
+def forward_matches_references(entry: OpEntry, sample: Sample) -> None:
+    """Forward equals the NumPy reference (and PyTorch's, when installed) in float64."""
+    out = _call(entry, _tensors(sample), sample)
+    expected = np.asarray(entry.reference(*sample.inputs, **sample.kwargs))
+    assert out.shape == expected.shape, f"forward shape {out.shape}, NumPy reference {expected.shape}"
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12, err_msg="forward vs NumPy reference")
+    torch = _torch()
+    if torch is not None and entry.torch is not None:
+        theirs = entry.torch(torch, *[torch.from_numpy(np.array(x)) for x in sample.inputs], **sample.kwargs)
+        np.testing.assert_allclose(out.data, theirs.numpy(), rtol=1e-10, atol=1e-12, err_msg="forward vs PyTorch")
+
+
+def gradient_matches_finite_differences(entry: OpEntry, sample: Sample) -> None:
+    """First derivatives at a random cotangent equal central differences (float64)."""
+    gradcheck(lambda *t: _call(entry, list(t), sample), *sample.inputs)
+
+
+def second_order_matches_finite_differences(entry: OpEntry, sample: Sample) -> None:
+    """Second derivatives (the backward of the backward) at random cotangents equal central differences."""
+    if entry.second_order:
+        gradgradcheck(lambda *t: _call(entry, list(t), sample), *sample.inputs)
+
+
+def float32_stays_float32(entry: OpEntry, sample: Sample) -> None:
+    """float32 in gives float32 out and float32 gradients, close to the float64 result."""
+    if not entry.keeps_float32:
+        return
+    tensors = _tensors(sample, np.float32)
+    out = _call(entry, tensors, sample)
+    assert out.dtype == np.float32, f"float32 inputs gave a {out.dtype} output"
+    expected = np.asarray(entry.reference(*[np.float32(x).astype(np.float64) for x in sample.inputs], **sample.kwargs))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-4, atol=1e-5, err_msg="float32 forward vs float64 reference")
+    for t, g in zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True):
+        assert g is None or g.dtype == np.float32, f"input of shape {t.shape}: a {g.dtype} gradient for float32"
+
+
+def gradients_have_input_shapes(entry: OpEntry, sample: Sample) -> None:
+    """Each gradient has its input's shape and dtype: broadcasting is summed back."""
+    tensors = _tensors(sample)
+    out = _call(entry, tensors, sample)
+    for i, (t, g) in enumerate(zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True)):
+        if g is not None:
+            assert g.shape == t.shape and g.dtype == t.dtype, f"input {i}: gradient {g.shape} {g.dtype}, input {t.shape}"
+
+
+def inputs_are_not_mutated(entry: OpEntry, sample: Sample) -> None:
+    """Forward, backward and double backward leave the input arrays as they were."""
+    tensors = _tensors(sample)
+    before = [t.data.copy() for t in tensors]
+    out = _call(entry, tensors, sample)
+    grads = grad(out, tensors, _cotangent(out), create_graph=True, allow_unused=True)
+    used = [g for g in grads if g is not None and g.requires_grad]
+    if used:
+        total = sum((g * _cotangent(g, seed=2)).sum() for g in used)
+        grad(total, tensors, allow_unused=True)
+    for i, (t, original) in enumerate(zip(tensors, before, strict=True)):
+        np.testing.assert_array_equal(t.data, original, err_msg=f"input {i} was changed")
+
+
+def layouts_do_not_matter(entry: OpEntry, sample: Sample) -> None:
+    """Transposed (Fortran-order) and strided inputs give the same output and gradients as contiguous ones."""
+
+    def strided(x: np.ndarray) -> np.ndarray:
+        if x.ndim == 0:
+            return x
+        wide = np.repeat(x, 2, axis=-1)
+        return np.asfortranarray(wide[..., ::2]) if x.ndim > 1 else wide[::2]
+
+    plain, odd = _tensors(sample), _tensors(sample, layout=strided)
+    out, odd_out = _call(entry, plain, sample), _call(entry, odd, sample)
+    np.testing.assert_allclose(odd_out.data, out.data, rtol=1e-12, atol=1e-12, err_msg="forward on strided inputs")
+    cotangent = _cotangent(out)
+    for i, (g, h) in enumerate(
+        zip(grad(out, plain, cotangent, allow_unused=True), grad(odd_out, odd, cotangent, allow_unused=True), strict=True)
+    ):
+        assert (g is None) == (h is None), f"input {i}: a gradient for one layout only"
+        if g is not None:
+            np.testing.assert_allclose(h.data, g.data, rtol=1e-12, atol=1e-12, err_msg=f"gradient {i}, strided inputs")
+
+
+def reuse_in_a_graph(entry: OpEntry, sample: Sample) -> None:
+    """The op's output used three times (fan-out) and its inputs used again: still the right gradient."""
+    rng = np.random.default_rng(3)
+
+    def reused(*t: Tensor) -> Tensor:
+        h = _call(entry, list(t), sample)
+        a, b = Tensor(rng.standard_normal(h.shape)), Tensor(rng.standard_normal(h.shape))
+        total = (h * a).sum() + (h * h * b).sum()
+        for x in t:
+            total = total + (x * x).sum()
+        return total
+
+    state = rng.bit_generator.state
+
+    def replay(*t: Tensor) -> Tensor:
+        rng.bit_generator.state = state  # the same constants on every call
+        return reused(*t)
+
+    gradcheck(replay, *sample.inputs)
+
+
+#: The battery, by name: each takes an entry and one drawn sample.
+PROPERTIES: dict[str, Callable[[OpEntry, Sample], None]] = {
+    "forward": forward_matches_references,
+    "gradient": gradient_matches_finite_differences,
+    "second_order": second_order_matches_finite_differences,
+    "float32": float32_stays_float32,
+    "gradient_shapes": gradients_have_input_shapes,
+    "no_mutation": inputs_are_not_mutated,
+    "layouts": layouts_do_not_matter,
+    "reuse": reuse_in_a_graph,
+}
+
+
+def recorded_functions(entry: OpEntry, sample: Sample) -> set[type[Function]]:
+    """The Function classes one call records, in float64 and float32: forward, its backward and the
+    backward of that under ``create_graph=True`` (the cotangent requires grad, so linear ops record too)."""
+    from ..autograd import topological_order
+
+    seen: set[type[Function]] = set()
+    for dtype in (np.float64, np.float32):
+        tensors = _tensors(sample, dtype)
+        out = _call(entry, tensors, sample)
+        cotangent = _cotangent(out).requires_grad_()
+        grads = [g for g in grad(out, tensors, cotangent, create_graph=True, allow_unused=True) if g is not None]
+        recorded = [g for g in grads if g.requires_grad]
+        if recorded:  # and the backward of the backward: what a third order would go through
+            weights = [_cotangent(g, seed=2).requires_grad_() for g in recorded]
+            total = sum((g * w).sum() for g, w in zip(recorded, weights, strict=True))
+            wrt = [*tensors, cotangent, *weights]
+            grads += [g for g in grad(total, wrt, create_graph=True, allow_unused=True) if g is not None]
+        roots = [t.grad_fn for t in (out, *grads) if t.grad_fn is not None]
+        seen |= {type(node) for node in topological_order(*roots)}
+    return seen
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
