@@ -10,6 +10,7 @@ exploding, with a border of their own, and sit as marks on the legend.
 
 from __future__ import annotations
 
+import functools
 import math
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -57,7 +58,7 @@ class GradScale:
         return (i - 1 + (value - below) / (above - below)) / (len(self.logs) - 1)
 
     def colour(self, norm: float) -> str:
-        return palette_colour(self.position(norm))
+        return palette_colour(round(self.position(norm), 3))
 
     def flag(self, norm: float) -> str:
         """``"vanishing"`` or ``"exploding"`` outside ``grad_range``, ``""`` inside."""
@@ -92,6 +93,7 @@ class GradScale:
         return [(self.position(low), f"{low:.0e} vanishing"), (self.position(high), f"{high:.0e} exploding")]
 
 
+@functools.lru_cache(maxsize=1024)
 def palette_colour(position: float) -> str:
     """The palette at ``position`` in [0, 1], interpolated between its stops."""
     scaled = min(max(position, 0.0), 1.0) * (len(PALETTE) - 1)

@@ -7,8 +7,15 @@
 // an unfolded module takes the size of its own layout, and the rows of the layout around it move
 // apart to make room, so nothing overlaps and nothing needs laying out again.
 "use strict";
-(function () {
-  const data = JSON.parse(document.getElementById("graph-data").textContent);
+// The data: JSON, or for a big graph gzipped JSON in base64, unpacked by the browser's own DecompressionStream.
+async function readGraphData() {
+  const element = document.getElementById("graph-data");
+  if (element.type === "application/json") return JSON.parse(element.textContent);
+  const bytes = Uint8Array.from(atob(element.textContent.trim()), (c) => c.charCodeAt(0));
+  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).json();
+}
+
+readGraphData().then((data) => {
   const NS = "http://www.w3.org/2000/svg";
   const PAD = 10, HEADER = 22, LINE = 12, MARGIN = 24;
   const FILLS = data.fills;
@@ -22,6 +29,32 @@
     t: { x: 0, y: 0, k: 1 }, placed: null,
   };
   const modules = data.modules;
+  // The page's data comes compact (short keys, statistics as arrays); spell it out once here.
+  const stats = (a) => a && { n: a[0], min: a[1], max: a[2], mean: a[3], std: a[4], norm: a[5], nonfinite: a[6],
+    hist: a.slice(7) };
+  const labelPaths = new Map();
+  function labelPath(module) {
+    if (module === null || module === undefined) return [];
+    if (!labelPaths.has(module)) labelPaths.set(module, labelPath(modules[module].parent).concat([modules[module].label]));
+    return labelPaths.get(module);
+  }
+  for (const module of modules) [module.fill, module.font] = module.c || [];
+  const compact = data.nodes;
+  data.nodes = {};
+  // Python's f"{norm:.2e}", as in the static picture.
+  const exponent = (x) => (x === null ? "nan" : x.toExponential(2).replace(/e([+-])(\d)$/, "e$10$2"));
+  for (const [id, n] of Object.entries(compact)) {
+    const op = n.k === "backward" ? compact["op" + id.slice(1)] : n;  // a backward node shows its op's gradient
+    const base = n.k === "backward" ? [n.n, `${fmtShape(op.s)} ${op.d}`] : n.l;
+    const lines = base.concat(data.hasGrad && op.g ? [`|grad| ${exponent(op.g[5])}`] : [], op.f ? [op.f] : []);
+    data.nodes[id] = {
+      kind: n.k, name: n.n || "", lines, module: op.m ?? null, path: labelPath(op.m), shape: op.s, dtype: op.d,
+      bytes: op.b, value: n.k === "backward" ? null : stats(op.v), grad: stats(op.g), flag: op.f || "",
+      fill: (op.c || [])[0], font: (op.c || [])[1],
+      saved: op.freed ? null : (op.sv || []).map(([what, source, shape, dtype, bytes]) => ({ what, source, shape, dtype, bytes })),
+      key: n.key || id, change: n.change,
+    };
+  }
   const inView = {};
   for (const view of data.views) {
     inView[view] = new Set();
@@ -329,9 +362,12 @@
   function applyTransform() {
     scene.setAttribute("transform", `translate(${state.t.x},${state.t.y}) scale(${state.t.k})`);
   }
-  function fit() {
+  // Show the whole graph; or, with readable, no smaller than text can be read, from the top.
+  function fit(readable) {
     const width = svg.clientWidth || 800, height = svg.clientHeight || 600;
-    const k = Math.min((width - 2 * MARGIN) / state.placed.w, (height - 2 * MARGIN) / state.placed.h, 1.5);
+    const across = (width - 2 * MARGIN) / state.placed.w;
+    let k = Math.min(across, (height - 2 * MARGIN) / state.placed.h, 1.5);
+    if (readable === true) k = Math.max(k, Math.min(0.8, across));
     state.t = { k, x: (width - state.placed.w * k) / 2, y: Math.max(MARGIN, (height - state.placed.h * k) / 2) };
     applyTransform();
   }
@@ -394,7 +430,7 @@
     state.open = new Set(modules.map((m, k) => (m.boxed && (depth === "all" || m.depth <= +depth) ? k : -1))
       .filter((k) => k >= 0));
     render();
-    fit();
+    fit(true);
   }
 
   // ----- search --------------------------------------------------------------------------------
@@ -613,11 +649,11 @@
       state.view = button.dataset.view;
       if (state.selected && state.selected.id && !inView[state.view].has(state.selected.id)) state.selected = null;
       render();
-      fit();
+      fit(true);
     });
   }
   depthSelect.addEventListener("change", () => { if (depthSelect.value) unfoldTo(depthSelect.value); });
-  document.getElementById("fit").addEventListener("click", fit);
+  document.getElementById("fit").addEventListener("click", () => fit(false));
   search.addEventListener("input", () => { state.query = search.value; highlight(); });
   search.addEventListener("keydown", (event) => { if (event.key === "Enter") revealMatches(); });
   colourSelect.addEventListener("change", () => { state.colour = colourSelect.value; render(); });
@@ -625,6 +661,6 @@
 
   drawLegend();
   render();
-  fit();
+  fit(true);
   document.body.dataset.ready = "true";
-})();
+});

@@ -11,24 +11,29 @@ layouts of its boxes, never one big one.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import graphviz
 
-from .colour import PALETTE, text_colour
-from .record import GraphRecord, Stats
+from .boxes import Boxes
+from .colour import PALETTE, GradScale, text_colour
+from .record import GraphRecord, Saved, Stats
 from .views import (
     EDGE_KINDS,
     STYLES,
     VIEWS,
-    boxes_path,
+    describe,
+    grad_line,
     innermost_boxes,
     laid_out_reversed,
-    members_by_module,
     module_lines,
     node_lines,
     node_style,
@@ -39,11 +44,14 @@ from .views import (
 if TYPE_CHECKING:
     from .picture import GraphPicture
 
+#: Data bigger than this (characters of JSON) is embedded gzipped, in base64: a tenth of the size.
+COMPRESS_PAST = 1_000_000
 #: Past this many forward nodes, the explorer opens with modules folded down to the depth that fits.
 FOLD_PAST = 400
 _POINTS_PER_INCH = 72
-_LAYOUT_GRAPH = {"rankdir": "TB", "nodesep": "0.25", "ranksep": "0.4"}
-_LAYOUT_NODE = {"shape": "box", "fontname": "Helvetica", "fontsize": "10", "margin": "0.12,0.06"}
+_LAYOUT_DEFAULTS = (
+    'graph [rankdir=TB nodesep=0.25 ranksep=0.4]\nnode [shape=box fontname=Helvetica fontsize=10 margin="0.12,0.06"]'
+)
 
 
 def explorer_page(picture: GraphPicture) -> str:
@@ -51,70 +59,62 @@ def explorer_page(picture: GraphPicture) -> str:
     payload = explorer_data(picture)
     script = _asset("explorer.js")
     styles = _asset("explorer.css")
-    data = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    data = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    if len(data) > COMPRESS_PAST:
+        kind, data = "application/gzip-base64", base64.b64encode(gzip.compress(data.encode(), 6, mtime=0)).decode()
+    else:
+        kind, data = "application/json", data.replace("</", "<\\/")
     title = _escape(payload["title"])
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">\n'
+        '<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">\n'
         f"<title>{title}</title>\n"
         f"<style>\n{styles}</style>\n</head><body>\n"
-        f'<script type="application/json" id="graph-data">{data}</script>\n'
+        f'<script type="{kind}" id="graph-data">{data}</script>\n'
         f"<script>\n{script}</script>\n</body></html>\n"
     )
 
 
 def explorer_data(picture: GraphPicture) -> dict[str, Any]:
-    """Everything the page shows, as JSON-ready data: nodes, modules, edges, layouts, legend, totals."""
+    """Everything the page shows, as JSON-ready data: nodes, modules, edges, layouts, legend, totals.
+
+    Kept compact for big graphs: statistics and saved tensors as arrays (see ``_stats`` and
+    ``_saved``), empty fields left out, a backward node's value and saved tensors read from its op.
+    Modules are the record's calls, then the chunks ``Boxes`` made.
+    """
     record, scale = picture.record, picture.scale
     has_grad = bool(scale.logs)
+    boxes = Boxes(record)
     views = [v for v in VIEWS if v == "forward" or record.of_kind("backward")]
-    params = members_by_module(record, ("parameter",))
-    ops = members_by_module(record, ("op",))
     nodes = {}
+    text = {}  # what each node shows, as laid out; the page adds the gradient lines to "l" itself
     for node in record.nodes.values():
         style = node_style(node, has_grad, scale)
-        nodes[node.id] = {
-            "kind": "output" if node.root and node.kind != "backward" else node.kind,
-            "name": node.name,
-            "lines": node_lines(record, node, has_grad, scale),
-            "module": node.module,
-            "path": [record.modules[k].label for k in _call_path(record, node.module)],
-            "shape": list(node.shape),
-            "dtype": node.dtype,
-            "bytes": node.nbytes,
-            "value": _stats(node.value),
-            "grad": _stats(node.grad),
-            "flag": scale.flag(node.grad.norm) if node.grad is not None and has_grad else "",
-            "fill": style.get("fillcolor"),
-            "font": style.get("fontcolor"),
-            "saved": None if node.saved is None else [_saved(s) for s in node.saved],
-            "key": node.key,
+        text[node.id] = node_lines(record, node, has_grad, scale)
+        if node.kind == "backward":  # the rest (module, shape, value, gradient, saved tensors) is its op's
+            nodes[node.id] = {"k": node.kind, "n": node.name}
+            continue
+        entry = {
+            "k": "output" if node.root else node.kind,
+            "n": node.name,
+            "l": node_lines(record, node, False),
+            "g": _stats(node.grad),
+            "f": scale.flag(node.grad.norm) if node.grad is not None and has_grad else None,
+            "c": [style["fillcolor"], style.get("fontcolor")] if "fontcolor" in style else None,
+            "m": boxes.module_of[node.id],
+            "s": list(node.shape),
+            "d": node.dtype,
+            "b": node.nbytes,
+            "v": _stats(node.value),
+            "sv": None if node.saved is None else [_saved(x) for x in node.saved],
         }
-    modules = []
-    for module in record.modules:
-        output = record.nodes[module.output]
-        own_params = params[module.index]
-        modules.append(
-            {
-                "label": module.label,
-                "name": module.name,
-                "parent": module.parent,
-                "depth": len(boxes_path(record, module.index)),
-                "boxed": module.boxed,
-                "output": module.output,
-                "lines": module_lines(record, module, has_grad, own_params[:4])
-                + ([f"+ {len(own_params) - 4} more parameters"] if len(own_params) > 4 else []),
-                "ops": len(ops[module.index]),
-                "params": len(own_params),
-                "paramValues": sum(p.value.size for p in own_params if p.value is not None),
-                "paramBytes": sum(p.nbytes for p in own_params),
-                "savedBytes": sum(s.nbytes for n in ops[module.index] for s in n.saved or ()),
-                "fill": node_style(output, has_grad, scale).get("fillcolor") if output.grad is not None else None,
-            }
-        )
-    for entry in modules:
-        entry["font"] = text_colour(entry["fill"]) if entry["fill"] else None
-    flags = [nodes[n.id]["flag"] for n in view_nodes(record, "forward")]
+        nodes[node.id] = {
+            key: value for key, value in entry.items() if value is not None and (key, value) != ("sv", [])
+        }
+        if node.saved is None and node.kind == "op":
+            nodes[node.id]["freed"] = True
+    modules = _modules(record, boxes, has_grad, scale)
+    flags = [nodes[n.id].get("f") for n in view_nodes(record, "forward")]
     return {
         "title": picture.title,
         "views": views,
@@ -125,9 +125,9 @@ def explorer_data(picture: GraphPicture) -> dict[str, Any]:
         "backwardRan": record.backward_ran,
         "nodes": nodes,
         "modules": modules,
-        "edges": [[e.tail, e.head, e.kind, e.nbytes] for e in record.edges],
-        "layouts": layouts(record, views, {k: m["lines"] for k, m in enumerate(modules)}, nodes),
-        "open": sorted(default_open(record, picture.collapse)),
+        "edges": [[e.tail, e.head, e.kind, e.nbytes] if e.nbytes else [e.tail, e.head, e.kind] for e in record.edges],
+        "layouts": layouts(record, boxes, views, [m.get("lines", []) for m in modules], text),
+        "open": sorted(default_open(record, boxes, picture.collapse)),
         "legend": {
             "stops": list(PALETTE),
             "ticks": scale.ticks(),
@@ -140,17 +140,56 @@ def explorer_data(picture: GraphPicture) -> dict[str, Any]:
     }
 
 
-def default_open(record: GraphRecord, collapse: bool) -> set[int]:
+def _modules(record: GraphRecord, boxes: Boxes, has_grad: bool, scale: GradScale) -> list[dict[str, Any]]:
+    """Each module call and chunk: its label, nesting, text when folded, and what is inside it."""
+    params = boxes.members(("parameter",))
+    ops = boxes.members(("op",))
+    holders = {boxes.parent[k] for k in range(len(boxes.parent)) if boxes.boxed[k]}  # boxes with boxes inside
+    entries = []
+    for k, parent in enumerate(boxes.parent):
+        output = record.nodes[boxes.outputs[k]]
+        inside = [record.nodes[p] for p in params[k]]
+        if not boxes.boxed[k]:  # a one-node module: only its name, for the nodes' module paths
+            entries.append({"label": boxes.labels[k], "name": record.modules[k].name, "parent": parent})
+            continue
+        if k < len(record.modules) and k not in holders:  # a layer: its parameters by name
+            lines = module_lines(record, record.modules[k], has_grad, inside[:4])
+            lines += [f"+ {len(inside) - 4} more parameters"] if len(inside) > 4 else []
+        else:  # boxes inside: what they add up to
+            lines = [boxes.labels[k], describe(output.shape, output.dtype)]
+            lines += grad_line("", output.grad) if has_grad else []
+            lines.append(f"{len(ops[k])} ops, {len(inside)} parameters")
+        fill = node_style(output, has_grad, scale).get("fillcolor") if output.grad is not None else None
+        entries.append(
+            {
+                "label": boxes.labels[k],
+                "name": record.modules[k].name if k < len(record.modules) else "",
+                "parent": parent,
+                "depth": boxes.depth.get(k, 0),
+                "boxed": boxes.boxed[k],
+                "output": output.id,
+                "lines": lines,
+                "ops": len(ops[k]),
+                "params": len(inside),
+                "paramValues": sum(p.value.size for p in inside if p.value is not None),
+                "paramBytes": sum(p.nbytes for p in inside),
+                "savedBytes": sum(x.nbytes for n in ops[k] for x in record.nodes[n].saved or ()),
+                "c": [fill, text_colour(fill)] if fill else None,
+            }
+        )
+    return entries
+
+
+def default_open(record: GraphRecord, boxes: Boxes, collapse: bool) -> set[int]:
     """The boxes unfolded when the page opens: all of them, but the layers with ``collapse``, and
     for a graph of more than ``FOLD_PAST`` nodes only the outer ones that keep it under that size."""
-    boxed = [m for m in record.modules if m.boxed]
+    depth = boxes.depth
     if collapse:
-        return {m.index for m in boxed} - innermost_boxes(record)
+        return set(depth) - innermost_boxes(record)
     shown = view_nodes(record, "forward")
     if len(shown) <= FOLD_PAST:
-        return {m.index for m in boxed}
-    depth = {m.index: len(boxes_path(record, m.index)) for m in boxed}
-    paths = [boxes_path(record, node.module) for node in shown]
+        return set(depth)
+    paths = [boxes.node_path(node.id) for node in shown]
     best = 0
     for limit in range(1, max(depth.values(), default=0) + 1):
         visible = {tuple(path[: limit + 1]) if len(path) > limit else (node,) for node, path in enumerate(paths)}
@@ -161,43 +200,49 @@ def default_open(record: GraphRecord, collapse: bool) -> set[int]:
 
 
 def layouts(
-    record: GraphRecord, views: Iterable[str], module_text: dict[int, list[str]], nodes: dict[str, dict[str, Any]]
+    record: GraphRecord,
+    boxes: Boxes,
+    views: Iterable[str],
+    module_text: list[list[str]],
+    node_text: dict[str, list[str]],
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Each view's layout of each box (``"top"`` or a module's index), as item -> [x, y, width, height]
     in points, the centre measured from the box's top left; items are node ids and ``m<k>`` modules."""
     sources: list[tuple[str, str, str]] = []  # (view, level, DOT)
-    paths: dict[int | None, list[int]] = {}
     for view in views:
         shown = view_nodes(record, view)
-        chain = {}
-        for node in shown:
-            if node.module not in paths:
-                paths[node.module] = boxes_path(record, node.module)
-            chain[node.id] = paths[node.module]
+        chain = {node.id: boxes.node_path(node.id) for node in shown}
         members: dict[str, dict[str, list[str]]] = {}
         for node in shown:
             path = chain[node.id]
             for depth, box in enumerate(path):
                 level = "top" if depth == 0 else str(path[depth - 1])
                 members.setdefault(level, {}).setdefault(f"m{box}", module_text[box])
-            members.setdefault(str(path[-1]) if path else "top", {})[node.id] = nodes[node.id]["lines"]
+            members.setdefault(str(path[-1]) if path else "top", {})[node.id] = node_text[node.id]
         links: dict[str, dict[tuple[str, str], bool]] = {}
         for edge in view_edges(record, view, chain):
             level, tail, head = _projected(chain[edge.tail], chain[edge.head], edge.tail, edge.head)
             pair = (head, tail) if laid_out_reversed(edge, view) else (tail, head)
             links.setdefault(level, {})[pair] = True
         for level, items in members.items():
-            graph = graphviz.Digraph(name=f"{view}_{level}", graph_attr=_LAYOUT_GRAPH, node_attr=_LAYOUT_NODE)
-            for item, lines in items.items():
-                graph.node(item, label="\n".join(lines).replace("\\", "\\\\").replace("\n", "\\n"))
-            for tail, head in links.get(level, {}):
-                graph.edge(tail, head)
-            sources.append((view, level, graph.source))
-    plain = graphviz.pipe("dot", "plain", "".join(source for *_, source in sources).encode()).decode()
+            body = [f'{item} [label="{_dot_text(lines)}"]' for item, lines in items.items()]
+            body += [f"{tail} -> {head}" for tail, head in links.get(level, {})]
+            sources.append(
+                (view, level, f"digraph {view}_{level} {{\n{_LAYOUT_DEFAULTS}\n" + "\n".join(body) + "\n}\n")
+            )
     result: dict[str, dict[str, dict[str, Any]]] = {view: {} for view in views}
-    for (view, level, _), block in zip(sources, _plain_blocks(plain), strict=True):
+    for (view, level, _), block in zip(sources, _plain_blocks(_dot_plain([dot for *_, dot in sources])), strict=True):
         result[view][level] = block
     return result
+
+
+def _dot_plain(sources: list[str]) -> str:
+    """``dot -Tplain`` of many graphs: one ``dot`` per core, each on a run of them, the outputs in order."""
+    runs = min(os.cpu_count() or 1, max(1, len(sources) // 50))
+    size = -(-len(sources) // runs)
+    batches = ["".join(sources[i : i + size]).encode() for i in range(0, len(sources), size)]
+    with ThreadPoolExecutor(len(batches)) as pool:  # each thread waits on its own dot process
+        return "".join(out.decode() for out in pool.map(lambda batch: graphviz.pipe("dot", "plain", batch), batches))
 
 
 def _projected(tail_path: list[int], head_path: list[int], tail: str, head: str) -> tuple[str, str, str]:
@@ -227,16 +272,13 @@ def _plain_blocks(plain: str) -> Iterable[dict[str, Any]]:
             yield block
 
 
-def _points(inches: float) -> float:
-    return round(inches * _POINTS_PER_INCH, 1)
+def _points(inches: float) -> int:
+    return round(inches * _POINTS_PER_INCH)
 
 
-def _call_path(record: GraphRecord, module: int | None) -> list[int]:
-    path = []
-    while module is not None:
-        path.append(module)
-        module = record.modules[module].parent
-    return path[::-1]
+def _dot_text(lines: list[str]) -> str:
+    """Lines as one quoted DOT label's text: quotes and backslashes escaped, lines joined by ``\\n``."""
+    return "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"') for line in lines)
 
 
 def _number(value: float) -> float | None:
@@ -244,29 +286,17 @@ def _number(value: float) -> float | None:
     return float(f"{value:.4g}") if math.isfinite(value) else None
 
 
-def _stats(stats: Stats | None) -> dict[str, Any] | None:
+def _stats(stats: Stats | None) -> list[Any] | None:
+    """``[size, min, max, mean, std, norm, nonfinite, *histogram]``, numbers to four digits."""
     if stats is None:
         return None
-    return {
-        "n": stats.size,
-        "min": _number(stats.min),
-        "max": _number(stats.max),
-        "mean": _number(stats.mean),
-        "std": _number(stats.std),
-        "norm": _number(stats.norm),
-        "nonfinite": stats.nonfinite,
-        "hist": list(stats.hist),
-    }
+    figures = (stats.min, stats.max, stats.mean, stats.std, stats.norm)
+    return [stats.size, *(_number(f) for f in figures), stats.nonfinite, *stats.hist]
 
 
-def _saved(saved: Any) -> dict[str, Any]:
-    return {
-        "what": saved.what,
-        "source": saved.source,
-        "shape": list(saved.shape),
-        "dtype": saved.dtype,
-        "bytes": saved.nbytes,
-    }
+def _saved(saved: Saved) -> list[Any]:
+    """``[what, source node or None, shape, dtype, bytes]``."""
+    return [saved.what, saved.source, list(saved.shape), saved.dtype, saved.nbytes]
 
 
 def _asset(name: str) -> str:

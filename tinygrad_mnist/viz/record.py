@@ -49,24 +49,29 @@ class Stats:
 
     @classmethod
     def of(cls, array: np.ndarray) -> Stats:
-        """Sums in float64, so float32 arrays with large values do not overflow."""
+        """Sums in float64, so float32 arrays with large values do not overflow; one pass per figure."""
         values = np.asarray(array, dtype=np.float64).ravel()
-        finite = values[np.isfinite(values)]
+        finite = values if np.isfinite(values).all() else values[np.isfinite(values)]
         if finite.size == 0:
             return cls(values.size, np.nan, np.nan, np.nan, np.nan, np.nan, values.size, (0,) * HISTOGRAM_BINS)
         low, high = float(finite.min()), float(finite.max())
-        counts, _ = np.histogram(
-            finite, bins=HISTOGRAM_BINS, range=(low, high) if high > low else (low - 0.5, low + 0.5)
-        )
+        total, squares = float(finite.sum()), float(np.dot(finite, finite))
+        mean = total / finite.size
+        if high > low:
+            bins = np.minimum(((finite - low) * (HISTOGRAM_BINS / (high - low))).astype(np.int64), HISTOGRAM_BINS - 1)
+            counts = np.bincount(bins, minlength=HISTOGRAM_BINS)
+        else:  # one value: all in the middle bar
+            counts = np.zeros(HISTOGRAM_BINS, np.int64)
+            counts[HISTOGRAM_BINS // 2] = finite.size
         return cls(
             size=int(values.size),
             min=low,
             max=high,
-            mean=float(finite.mean()),
-            std=float(finite.std()),
-            norm=float(np.sqrt(np.dot(finite, finite))),
+            mean=mean,
+            std=float(np.sqrt(max(squares / finite.size - mean * mean, 0.0))),
+            norm=float(np.sqrt(squares)),
             nonfinite=int(values.size - finite.size),
-            hist=tuple(int(c) for c in counts),
+            hist=tuple(counts.tolist()),
         )
 
 
@@ -79,6 +84,7 @@ class Saved:
     shape: tuple[int, ...]
     dtype: str
     nbytes: int
+    array: int = 0  # which array it is (its id while recorded): an array saved by two ops is counted once
 
 
 @dataclass
@@ -154,7 +160,7 @@ class GraphRecord:
     def totals(self) -> dict[str, int]:
         """Counts and bytes for the whole graph: ops, parameters, inputs and saved tensors."""
         params = self.of_kind("parameter")
-        saved = {(s.source, s.what, s.shape): s.nbytes for n in self.of_kind("op") for s in n.saved or ()}
+        saved = {s.array: s.nbytes for n in self.of_kind("op") for s in n.saved or ()}
         return {
             "ops": len(self.of_kind("op")),
             "backward_ops": len(self.of_kind("backward")),
@@ -397,7 +403,9 @@ def _saved(op: Function, ids: Mapping[int, str], known: dict[int, Tensor]) -> li
             what = f"input {positions[0]}"
         else:
             what = "tensor" if source is not None else "constant"
-        entries.append(Saved(what, source, tuple(tensor.shape), str(tensor.dtype), int(tensor.data.nbytes)))
+        entries.append(
+            Saved(what, source, tuple(tensor.shape), str(tensor.dtype), int(tensor.data.nbytes), id(tensor.data))
+        )
     return entries
 
 
