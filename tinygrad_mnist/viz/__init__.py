@@ -19,6 +19,7 @@ after it returns.
 """
 
 from .colour import DEFAULT_GRAD_RANGE, GradScale
+from .diff import draw_diff
 from .draw import draw_graph, draw_model
 from .picture import HTML_SUFFIXES, RENDER_FORMATS, SOURCE_SUFFIXES, GraphPicture, GraphvizNotFoundError, render
 from .views import VIEWS
@@ -32,6 +33,7 @@ __all__ = [
     "GradScale",
     "GraphPicture",
     "GraphvizNotFoundError",
+    "draw_diff",
     "draw_graph",
     "draw_model",
     "render",

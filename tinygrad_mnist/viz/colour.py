@@ -42,13 +42,15 @@ class GradScale:
 
     def position(self, norm: float) -> float:
         """Where ``norm`` falls among the graph's norms, 0 (smallest) to 1 (largest); 0.5 if they are all one."""
-        if not self.logs or len(self.logs) == 1:
+        if not self.logs:
             return 0.5
         if not math.isfinite(norm):
             return 1.0
         if norm <= 0:
             return 0.0
         value = math.log10(norm)
+        if len(self.logs) == 1:
+            return 0.5 if value == self.logs[0] else float(value > self.logs[0])
         i = bisect_left(self.logs, value)
         if i == 0:
             return 0.0

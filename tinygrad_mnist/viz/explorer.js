@@ -251,7 +251,7 @@ readGraphData().then((data) => {
     const [fill, font] = fillOf(node, node.kind);
     const classes = ["node", "kind-" + node.kind];
     if (state.colour === "grad" && node.flag) classes.push("flag-" + node.flag);
-    if (node.change && state.colour === "change") classes.push("diff-" + node.change.status);
+    if (node.change) classes.push("diff-" + node.change.status);
     const shape = shapeOf(node.kind, box.w, box.h);
     shape.setAttribute("fill", fill);
     const group = svgEl("g", { class: classes.join(" "), "data-id": id,
@@ -281,7 +281,7 @@ readGraphData().then((data) => {
     const module = modules[k];
     const [fill, font] = fillOf(module, "module");
     const classes = ["folded"];
-    if (module.change && state.colour === "change") classes.push("diff-" + module.change.status);
+    if (module.change) classes.push("diff-" + module.change.status);
     const back = shapeOf("module", box.w, box.h);
     back.setAttribute("fill", "#e8e8e8");
     back.setAttribute("transform", "translate(4,-4)");
@@ -297,7 +297,7 @@ readGraphData().then((data) => {
   function drawCluster(frame) {
     const module = modules[frame.k];
     const classes = ["cluster"];
-    if (module.change && state.colour === "change") classes.push("diff-" + module.change.status);
+    if (module.change) classes.push("diff-" + module.change.status);
     return svgEl("g", { class: classes.join(" "), "data-module": frame.k }, [
       svgEl("rect", { class: "box", x: frame.x, y: frame.y, width: frame.w, height: frame.h, rx: 6 }),
       svgEl("g", { class: "header", "data-module": frame.k }, [

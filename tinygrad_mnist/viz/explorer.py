@@ -25,7 +25,7 @@ import graphviz
 
 from .boxes import Boxes
 from .colour import PALETTE, GradScale, text_colour
-from .record import GraphRecord, Saved, Stats
+from .record import Change, GraphRecord, Saved, Stats
 from .views import (
     EDGE_KINDS,
     STYLES,
@@ -44,6 +44,11 @@ from .views import (
 if TYPE_CHECKING:
     from .picture import GraphPicture
 
+DIFF_NOTE = (
+    "Borders: orange changed (weights moved, or shape), green added, dashed red removed; a module box is orange "
+    "when something inside it changed. Colour \u201cchange\u201d fills each parameter by how its gradient norm "
+    "changed: bluer smaller, redder larger, white the same (orange: moved, no gradients to compare)."
+)
 #: Data bigger than this (characters of JSON) is embedded gzipped, in base64: a tenth of the size.
 COMPRESS_PAST = 1_000_000
 #: Past this many forward nodes, the explorer opens with modules folded down to the depth that fits.
@@ -107,6 +112,8 @@ def explorer_data(picture: GraphPicture) -> dict[str, Any]:
             "b": node.nbytes,
             "v": _stats(node.value),
             "sv": None if node.saved is None else [_saved(x) for x in node.saved],
+            "key": node.key if node.change is not None else None,
+            "change": _change(node.change),
         }
         nodes[node.id] = {
             key: value for key, value in entry.items() if value is not None and (key, value) != ("sv", [])
@@ -137,6 +144,7 @@ def explorer_data(picture: GraphPicture) -> dict[str, Any]:
             "exploding": flags.count("exploding"),
         },
         "totals": record.totals(),
+        "diff": {"note": DIFF_NOTE} if any(n.change is not None for n in record.nodes.values()) else None,
     }
 
 
@@ -175,9 +183,18 @@ def _modules(record: GraphRecord, boxes: Boxes, has_grad: bool, scale: GradScale
                 "paramBytes": sum(p.nbytes for p in inside),
                 "savedBytes": sum(x.nbytes for n in ops[k] for x in record.nodes[n].saved or ()),
                 "c": [fill, text_colour(fill)] if fill else None,
+                "change": _change(record.modules[k].change) if k < len(record.modules) else None,
             }
         )
     return entries
+
+
+def _change(change: Change | None) -> dict[str, Any] | None:
+    """A diff's verdict on a node or module, for the page: status, colour and what differs."""
+    if change is None:
+        return None
+    fill = change.fill or "#f7f7f7"
+    return {"status": change.status, "fill": fill, "font": text_colour(fill), "metrics": dict(change.details)}
 
 
 def default_open(record: GraphRecord, boxes: Boxes, collapse: bool) -> set[int]:

@@ -76,6 +76,16 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Change:
+    """In a diff, how a node (or module) of the second graph differs from its match in the first."""
+
+    status: str  # "same", "changed", "added" (not in the first graph) or "removed" (only in the first)
+    summary: str = ""  # one short line for the node's label, e.g. "weights 3.2% apart"
+    details: tuple[tuple[str, str], ...] = ()  # (what, before → after) for the details panel
+    fill: str | None = None  # the colour the change gives, in the explorer's "change" colouring
+
+
+@dataclass(frozen=True)
 class Saved:
     """One tensor an op saved for its backward: which it is, the node it came from, and its bytes."""
 
@@ -103,6 +113,7 @@ class Node:
     saved: list[Saved] | None = field(default_factory=list)  # None: freed by an earlier backward()
     root: bool = False
     scalar: float | None = None  # the value itself, for one-element roots and constants
+    change: Change | None = None  # in a diff: how this node differs from the other graph's
 
     @property
     def nbytes(self) -> int:
@@ -133,6 +144,7 @@ class ModuleCall:
     children: list[int] = field(default_factory=list)
     depth: int = 1
     boxed: bool = True
+    change: Change | None = None  # in a diff: "changed" when a parameter inside it changed
 
 
 @dataclass
@@ -452,7 +464,8 @@ def _add_second_order(
         kept = op.retained() if op.retained is not None else None
         if kept is not None and kept.grad is not None:
             holders.append((ids[id(op)], kept.grad))
-    recorded = [(holder, grad.grad_fn) for holder, grad in holders if grad.grad_fn is not None]
+    holders_with_graph = [(holder, grad) for holder, grad in holders if grad.grad_fn is not None]
+    recorded = [(holder, grad.grad_fn) for holder, grad in holders_with_graph]
     if not recorded:
         return
     forward = {id(op) for op in ops}
@@ -477,8 +490,9 @@ def _add_second_order(
                 constant.key = keys.leaf(constant, node.key, position)
                 record.nodes[constant.id] = constant
             record.edges.append(Edge(ids[id(parent)], node.id, "data"))
-    for holder, fn in recorded:
+    for (holder, grad), (_, fn) in zip(holders_with_graph, recorded, strict=True):
         record.edges.append(Edge(ids[id(fn)], holder, "grad_of"))
+        record.nodes[ids[id(fn)]].value = Stats.of(grad.data)  # its output is that .grad
 
 
 class _KeyMaker:

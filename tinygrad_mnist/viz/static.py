@@ -10,6 +10,7 @@ import graphviz
 from .colour import FLAG_COLOURS, GradScale, palette_colour
 from .record import GraphRecord, Node
 from .views import (
+    CHANGE_BORDERS,
     STYLES,
     box_of,
     grad_style,
@@ -166,6 +167,9 @@ def _emit(
             if holds_anything(k):
                 with container.subgraph(name=f"cluster_{k}") as cluster:
                     cluster.attr(label=record.modules[k].label, labelloc="t", style="dashed", color="grey50")
+                    change = record.modules[k].change
+                    if change is not None and change.status == "changed":  # a diff: a layer that moved
+                        cluster.attr(label=f"{record.modules[k].label} ({change.summary})", **CHANGE_BORDERS["changed"])
                     emit(cluster, k)
 
     emit(graph, None)

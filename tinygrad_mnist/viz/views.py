@@ -33,6 +33,12 @@ STYLES = {
     "module": {"shape": "box3d", "style": "filled", "fillcolor": "white"},
 }
 NOT_KEPT = "#dddddd"  # an op or module whose gradient was not kept, when gradients are shown
+#: In a diff, the border of what changed, was added or was removed.
+CHANGE_BORDERS = {
+    "changed": {"color": "#d95f02", "penwidth": "3"},
+    "added": {"color": "#1b9e77", "penwidth": "3"},
+    "removed": {"color": "#d62728", "penwidth": "2"},
+}
 
 
 def check_view(view: str) -> str:
@@ -117,6 +123,8 @@ def node_lines(record: GraphRecord, node: Node, show_grad: bool, scale: GradScal
     lines.append(describe(node.shape, node.dtype))
     if node.root and node.scalar is not None:
         lines.append(f"value {node.scalar:.4g}")
+    if node.change is not None and node.change.summary:
+        lines.append(node.change.summary)
     if show_grad:
         lines += grad_line("", node.grad)
         if node.grad is not None and scale is not None and (flag := scale.flag(node.grad.norm)):
@@ -138,7 +146,12 @@ def module_lines(record: GraphRecord, module: ModuleCall, show_grad: bool, param
 def node_style(node: Node, show_grad: bool, scale: GradScale | None) -> dict[str, str]:
     """Fill and border of a node: its kind's style, coloured by its gradient norm when gradients are shown."""
     kind = "output" if node.root and node.kind in FORWARD_KINDS else node.kind
-    return dict(STYLES[kind], **grad_style(node.grad, kind == "op", show_grad, scale))
+    style = dict(STYLES[kind], **grad_style(node.grad, kind == "op", show_grad, scale))
+    if node.change is not None and node.change.status in CHANGE_BORDERS:
+        style |= CHANGE_BORDERS[node.change.status]
+        if node.change.status == "removed":
+            style["style"] += ",dashed"
+    return style
 
 
 def grad_style(grad: Stats | None, grey_without: bool, show_grad: bool, scale: GradScale | None) -> dict[str, str]:
