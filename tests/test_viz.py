@@ -540,3 +540,81 @@ def test_the_cnn_picture_boxes_each_layer_with_parameters_and_names_the_one_op_l
     assert {"1: ReLU", "2: MaxPool2d(2x2)", "6: Flatten", "8: ReLU"} <= first_lines
     collapsed = draw_model(model, x, np.zeros(1, dtype=np.int64), collapse=True).source
     assert "0: Conv2d(1→32, 3x3)\\n(1, 32, 28, 28) float32\\n0.weight\\n0.bias" in collapsed
+
+
+# ----- what a picture records: saved tensors, the backward graph, second-order ops ---------
+
+
+def test_saved_tensors_are_recorded_with_the_node_they_came_from_and_their_bytes():
+    t = notebook_network(np.random.default_rng(23))
+    record = draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}, inputs={"X": t["X"]}).record
+    ids, _ = recorded(t["loss"])
+    for op in topological_order(t["loss"].grad_fn):
+        saved = [s for s in op.saved_tensors if s is not None]
+        entries = record.nodes[ids[id(op)]].saved
+        assert [(e.shape, e.nbytes) for e in entries] == [(s.shape, s.data.nbytes) for s in saved]
+        sources = [ids.get(id(s.grad_fn)) if s.grad_fn is not None else ids.get(id(s)) for s in saved]
+        assert [e.source for e in entries] == sources
+    first = record.nodes[ids[id(t["W1X"].grad_fn)]]  # W1 @ X: only X is needed, for W1's gradient
+    assert [(e.what, e.source) for e in first.saved] == [("input 1", ids[id(t["X"])])]
+    relu = record.nodes[ids[id(t["A1"].grad_fn)]]
+    assert [(e.what, e.source, e.dtype) for e in relu.saved] == [("constant", None, "bool")]  # its mask
+    assert relu.value.max == pytest.approx(float(t["A1"].data.max()))  # known: W2 @ A1 saved it
+    assert record.totals()["saved_bytes"] == sum(e.nbytes for n in record.of_kind("op") for e in n.saved)
+    t["loss"].backward()
+    freed = draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}).record
+    assert all(node.saved is None for node in freed.of_kind("op"))  # backward() freed them: the record says so
+
+
+def test_the_backward_graph_is_one_node_per_op_backward_visits_with_an_edge_per_gradient_sent():
+    t = notebook_network(np.random.default_rng(24))
+    frozen = Tensor(np.ones((5, 10), np.float32))  # needs no gradient: no edge towards it
+    loss = (t["logits"] * frozen).cross_entropy(np.arange(5) % 10)
+    record = draw_graph(loss).record
+    ids, _ = recorded(loss)
+    loss.backward()
+    visited = {ids[id(op)] for op in topological_order(loss.grad_fn) if op.released}
+    assert {"op" + n.id[1:] for n in record.of_kind("backward")} == visited
+    expected = Counter()
+    for op in topological_order(loss.grad_fn):
+        for parent, needs in zip(op.parents, op.needs_input_grad, strict=False):
+            if parent is not None and needs:
+                head = ids[id(parent)]
+                expected[("b" + ids[id(op)][2:], "b" + head[2:] if head.startswith("op") else head)] += 1
+    assert Counter((e.tail, e.head) for e in record.edges if e.kind == "grad") == expected
+    assert ids[id(frozen)] not in {e.head for e in record.edges if e.kind == "grad"}
+
+
+def test_second_order_ops_are_those_backward_recorded_with_create_graph():
+    rng = np.random.default_rng(25)
+    w = Tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    x = Tensor(rng.standard_normal((4, 3)))
+    loss = (x @ w).tanh().sum()
+    loss.backward(create_graph=True)
+    record = draw_graph(loss, {"w": w}, inputs={"x": x}, show_grad=True, view="both").record
+    forward = {id(op) for op in topological_order(loss.grad_fn)}
+    made_by_backward = [op for op in topological_order(w.grad.grad_fn) if id(op) not in forward]
+    second = record.of_kind("second_order")
+    assert sorted(n.name for n in second) == sorted(op.name for op in made_by_backward) and second
+    (grad_of,) = [e for e in record.edges if e.kind == "grad_of"]
+    w_node = next(n for n in record.nodes.values() if n.name == "w")
+    assert grad_of.head == w_node.id and record.nodes[grad_of.tail].value.norm == pytest.approx(
+        float(np.linalg.norm(w.grad.data))
+    )
+    nodes, _ = parse(draw_graph(loss, {"w": w}, view="both").source)
+    assert {n.id for n in second} <= set(nodes)
+    assert nodes[grad_of.tail]["fillcolor"] == "#d5efd0"  # the third colour
+    assert not {n.id for n in second} & set(parse(draw_graph(loss, {"w": w}).source)[0])  # not in the forward view
+
+
+def test_the_readme_picture_is_what_the_documented_command_draws(tmp_path):
+    from tinygrad_mnist.cli import main
+
+    figure = Path(__file__).resolve().parents[1] / "docs" / "images" / "notebook_graph.svg"
+    assert main(["graph", "--layers", "784,10,10", "--grad", "-o", str(tmp_path / "graph.dot"), "--quiet"]) == 0
+    nodes, _ = parse((tmp_path / "graph.dot").read_text())
+    svg = ET.parse(figure).getroot()
+    texts = {"".join(e.itertext()) for e in svg.iter() if e.tag.endswith("text")}
+    drawn = [g for g in svg.iter() if g.get("class") == "node"]
+    assert len(drawn) == len(nodes)
+    assert {line for attributes in nodes.values() for line in lines(attributes)} <= texts

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_mnist import Tensor, nn
-from tinygrad_mnist.viz import GraphPicture, draw_graph, draw_model, render
+from tinygrad_mnist import Tensor, cross_entropy, nn, optim
+from tinygrad_mnist.viz import GraphPicture, draw_diff, draw_graph, draw_model, render
 
 SCREENSHOTS = os.environ.get("TINYGRAD_MNIST_SCREENSHOTS")
 WINDOW = (1400, 860)
@@ -232,3 +232,25 @@ def test_a_ten_thousand_op_graph_opens_folded_in_seconds(browser, tmp_path):
     css(browser, ".folded .toggle").click()  # one chunk unfolds
     assert 100 <= len(ids(browser, ".node")) <= 400
     shot(browser, "large")
+
+
+def test_the_diff_page_marks_the_layer_that_changed(browser, tmp_path):
+    before = notebook_model()
+    after = notebook_model()
+    after.load_state_dict(before.state_dict())
+    x, y = batch(2, m=16)
+    step = optim.SGD(list(after[2].parameters()), lr=0.5)
+    for _ in range(3):
+        loss = cross_entropy(after(x), y)
+        step.zero_grad()
+        loss.backward()
+        step.step()
+    picture = draw_diff(before, after, x, y)
+    open_page(browser, render(picture, tmp_path / "diff.html"))
+    assert errors(browser) == []
+    assert ids(browser, ".cluster.diff-changed", "data-module") == ["2"]
+    moved = {n.id for n in picture.record.nodes.values() if n.change is not None and n.change.status == "changed"}
+    assert set(ids(browser, ".node.diff-changed")) == moved and len(moved) == 2
+    css(browser, f'.node[data-id="{sorted(moved)[0]}"]').click()
+    assert "moved" in css(browser, "#details").text
+    shot(browser, "diff")

@@ -100,14 +100,18 @@ def _compare(
     scale = float(np.linalg.norm(old_array.astype(np.float64)))
     if distance == 0:
         return Change("same", "", tuple(details))
-    moved = distance / scale if scale else math.inf
-    details.insert(0, (f"weights, {names[0]} → {names[1]}", f"moved by {moved:.3%} of their norm (L2 {distance:.3e})"))
+    if scale:
+        summary = f"moved {distance / scale:.2%}"
+        details.insert(0, (f"weights, {names[0]} → {names[1]}", f"moved {distance / scale:.3%} of their norm"))
+    else:  # from all zeros (a bias, at the start): no relative change to give
+        summary = f"moved {distance:.2e} from 0"
+    details.insert(1, ("L2 distance", f"{distance:.3e}"))
     fill = _MOVED
     if old.grad is not None and new.grad is not None and old.grad.norm > 0:
         ratio = new.grad.norm / old.grad.norm
         details.append(("|grad| ratio", f"{ratio:.3g}x"))
         fill = ratio_colour(ratio)
-    return Change("changed", f"moved {moved:.2%}", tuple(details), fill=fill)
+    return Change("changed", summary, tuple(details), fill=fill)
 
 
 def ratio_colour(ratio: float) -> str:
