@@ -18,19 +18,15 @@ module call (as a folded node). Drawing only reads the graph and holds no tensor
 after it returns.
 """
 
-from .colour import DEFAULT_GRAD_RANGE, GradScale
+from .colour import DEFAULT_GRAD_RANGE
 from .diff import draw_diff
 from .draw import draw_graph, draw_model
-from .picture import HTML_SUFFIXES, RENDER_FORMATS, SOURCE_SUFFIXES, GraphPicture, GraphvizNotFoundError, render
+from .picture import GraphPicture, GraphvizNotFoundError, render
 from .views import VIEWS
 
 __all__ = [
     "DEFAULT_GRAD_RANGE",
-    "HTML_SUFFIXES",
-    "RENDER_FORMATS",
-    "SOURCE_SUFFIXES",
     "VIEWS",
-    "GradScale",
     "GraphPicture",
     "GraphvizNotFoundError",
     "draw_diff",

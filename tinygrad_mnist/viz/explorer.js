@@ -348,8 +348,11 @@ readGraphData().then((data) => {
       edges.append(svgEl("path", { class: "edge " + edge.kind, d: edgePath(a, b), "marker-end": `url(#arrow-${edge.kind})`,
         "data-tail": edge.tail, "data-head": edge.head }, [svgEl("title", { text: title })]));
     }
+    state.drawn = new Map();  // what is on screen, by node id or m<k>: no selector search per node
     for (const [key, box] of placed.boxes) {
-      nodes.append(key[0] === "m" ? drawFolded(+key.slice(1), box) : drawNode(key, box));
+      const element = key[0] === "m" ? drawFolded(+key.slice(1), box) : drawNode(key, box);
+      state.drawn.set(key, element);
+      nodes.append(element);
     }
     scene.replaceChildren(clusters, edges, nodes);
     for (const button of viewButtons) button.classList.toggle("active", button.dataset.view === state.view);
@@ -457,11 +460,11 @@ readGraphData().then((data) => {
     const inside = new Map();
     for (const id of found) {
       const shown = shownAs(id);
-      if (shown === id) scene.querySelector(`.node[data-id="${id}"]`)?.classList.add("match");
+      if (shown === id) state.drawn.get(id)?.classList.add("match");
       else inside.set(shown, (inside.get(shown) || 0) + 1);
     }
     for (const [key, count] of inside) {
-      const folded = scene.querySelector(`.folded[data-module="${key.slice(1)}"]`);
+      const folded = state.drawn.get(key);
       if (!folded) continue;
       folded.classList.add("match-inside");
       folded.append(svgEl("g", { class: "badge", transform: "translate(-6,-6)" }, [
@@ -584,7 +587,7 @@ readGraphData().then((data) => {
     const selected = state.selected;
     details.innerHTML = !selected ? totalsDetails() : selected.id ? nodeDetails(selected.id) : moduleDetails(selected.k);
     for (const element of scene.querySelectorAll(".selected")) element.classList.remove("selected");
-    if (selected && selected.id) scene.querySelector(`.node[data-id="${shownAs(selected.id)}"]`)?.classList.add("selected");
+    if (selected && selected.id) state.drawn.get(shownAs(selected.id))?.classList.add("selected");
     if (selected && selected.k !== undefined) {
       scene.querySelector(`.folded[data-module="${selected.k}"], .cluster[data-module="${selected.k}"]`)
         ?.classList.add("selected");
