@@ -23,6 +23,8 @@ INSTALL_GRAPHVIZ = (
     "Install Graphviz (Debian/Ubuntu: apt-get install graphviz, macOS: brew install graphviz, "
     "conda: conda install graphviz)"
 )
+#: Graphs up to this many nodes also carry their static SVG in Jupyter; bigger ones would take long to draw whole.
+STATIC_FALLBACK_PAST = 400
 #: Height of the explorer shown inline in Jupyter, in CSS pixels.
 NOTEBOOK_HEIGHT = 640
 
@@ -83,11 +85,15 @@ class GraphPicture(graphviz.Digraph):
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, str]:
-        """The explorer as HTML by default; the static SVG when asked for ``image/svg+xml``."""
+        """The explorer as HTML; beside it, for a small graph, the static SVG, which notebook viewers
+        that run no script (GitHub's) show instead. ``include=["image/svg+xml"]`` gives the SVG alone."""
         try:
             if include is not None and "text/html" not in include:
                 return super()._repr_mimebundle_(include, exclude, **kwargs)
-            return {"text/html": self._repr_html_(), "text/plain": repr(self)}
+            bundle = {"text/html": self._repr_html_(), "text/plain": repr(self)}
+            if len(self.record.nodes) <= STATIC_FALLBACK_PAST:
+                bundle |= super()._repr_mimebundle_(["image/svg+xml"], exclude, **kwargs)
+            return bundle
         except graphviz.ExecutableNotFound:
             return {
                 "text/plain": f"{self!r}: Graphviz's `dot` is not installed, so it cannot be drawn. {INSTALL_GRAPHVIZ}"
