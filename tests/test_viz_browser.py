@@ -228,9 +228,9 @@ def test_a_ten_thousand_op_graph_opens_folded_in_seconds(browser, tmp_path):
     print(f"10,000-op chain: written in {rendered:.1f} s, {size / 1e6:.1f} MB, loaded in {loaded:.2f} s")
     assert errors(browser) == []
     assert size < 8e6 and loaded < 15
-    assert 10 <= len(ids(browser, ".folded", "data-module")) <= 100 and len(ids(browser, ".node")) < 20
+    assert len(ids(browser, ".folded", "data-module")) == 51 and len(ids(browser, ".node")) <= 3  # chunks of 200
     css(browser, ".folded .toggle").click()  # one chunk unfolds
-    assert 100 <= len(ids(browser, ".node")) <= 400
+    assert len(ids(browser, ".node.kind-op")) == 200
     shot(browser, "large")
 
 

@@ -11,6 +11,7 @@ import html
 import json
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import graphviz
@@ -89,7 +90,7 @@ def test_a_big_page_embeds_its_data_gzipped_and_it_reads_back_the_same(monkeypat
 def test_a_box_with_too_many_items_is_cut_into_chunks_that_open_folded():
     picture = draw_graph(relu_chain(2_000))
     boxes = Boxes(picture.record)
-    assert len(boxes.chunks) >= 2_000 // CHUNK_PAST
+    assert len(boxes.synthetic) >= 2_000 // CHUNK_PAST
     direct: dict[int | None, set] = {}
     for node in view_nodes(picture.record, "forward"):
         path = boxes.node_path(node.id)
@@ -103,6 +104,24 @@ def test_a_box_with_too_many_items_is_cut_into_chunks_that_open_folded():
     assert data["open"] == []  # folded: only the chunks show
     small = page_data(draw_model(notebook_model(), *batch(2)).explorer())
     assert small["open"] == [m.index for m in draw_model(notebook_model(), *batch(2)).record.modules if m.boxed]
+
+
+def test_repeated_blocks_are_rolled_up_into_one_box_that_opens_folded():
+    pair = lambda: [nn.Linear(8, 8), nn.ReLU()]  # noqa: E731
+    blocks = [nn.Sequential(*pair(), *pair(), *pair(), *pair()) for _ in range(6)]
+    model = nn.Sequential(nn.Linear(784, 8), *blocks, nn.Linear(8, 10))
+    picture = draw_model(model, *batch(8), show_grad=True)
+    boxes = Boxes(picture.record)
+    labels = Counter(boxes.labels[k] for k in boxes.rolls)
+    assert labels == {"Sequential x 6": 1, "(Linear(8→8), ReLU) x 4": 6}  # the six blocks, and each one's four pairs
+    (outer,) = [k for k in boxes.rolls if boxes.labels[k] == "Sequential x 6"]
+    inside = [k for k in range(len(boxes.parent)) if boxes.parent[k] == outer]
+    assert sorted(picture.record.modules[k].name for k in inside) == [str(i) for i in range(1, 7)]
+    data = page_data(picture.explorer())
+    ends = {m.index for m in picture.record.modules if m.name in ("0", "7")}  # the first and last Linear
+    assert not boxes.rolls & set(data["open"]) and ends <= set(data["open"])  # rolls start folded, the rest open
+    assert all(boxes.node_path(n.id)[0] == outer for n in picture.record.of_kind("op") if n.module in inside)
+    assert boxes.node_path(next(n.id for n in picture.record.nodes.values() if n.name == "input")) == []
 
 
 def test_jupyter_shows_the_explorer_inline_in_an_iframe_of_its_own():

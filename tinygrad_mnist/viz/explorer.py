@@ -198,9 +198,10 @@ def _change(change: Change | None) -> dict[str, Any] | None:
 
 
 def default_open(record: GraphRecord, boxes: Boxes, collapse: bool) -> set[int]:
-    """The boxes unfolded when the page opens: all of them, but the layers with ``collapse``, and
-    for a graph of more than ``FOLD_PAST`` nodes only the outer ones that keep it under that size."""
-    depth = boxes.depth
+    """The boxes unfolded when the page opens: all but the rolls of repeated blocks (and the layers,
+    with ``collapse``); for a graph of more than ``FOLD_PAST`` nodes only the outer ones that keep
+    it under that size."""
+    depth = {k: d for k, d in boxes.depth.items() if k not in boxes.rolls}
     if collapse:
         return set(depth) - innermost_boxes(record)
     shown = view_nodes(record, "forward")
@@ -209,7 +210,10 @@ def default_open(record: GraphRecord, boxes: Boxes, collapse: bool) -> set[int]:
     paths = [boxes.node_path(node.id) for node in shown]
     best = 0
     for limit in range(1, max(depth.values(), default=0) + 1):
-        visible = {tuple(path[: limit + 1]) if len(path) > limit else (node,) for node, path in enumerate(paths)}
+        visible = set()
+        for node, path in enumerate(paths):
+            closed = next((i for i, k in enumerate(path) if k not in depth or depth[k] > limit), None)
+            visible.add((node,) if closed is None else tuple(path[: closed + 1]))
         if len(visible) > FOLD_PAST:
             break
         best = limit
