@@ -161,14 +161,6 @@ class GraphRecord:
     def of_kind(self, *kinds: str) -> list[Node]:
         return [node for node in self.nodes.values() if node.kind in kinds]
 
-    def module_path(self, index: int | None) -> list[ModuleCall]:
-        """The module call ``index`` and its ancestors, outermost first."""
-        path = []
-        while index is not None:
-            path.append(self.modules[index])
-            index = self.modules[index].parent
-        return path[::-1]
-
     def totals(self) -> dict[str, int]:
         """Counts and bytes for the whole graph: ops, parameters, inputs and saved tensors."""
         params = self.of_kind("parameter")

@@ -54,16 +54,6 @@ def box_of(record: GraphRecord, module: int | None) -> int | None:
     return module
 
 
-def boxes_path(record: GraphRecord, module: int | None) -> list[int]:
-    """The boxes around a node of ``module``, outermost first."""
-    path = []
-    module = box_of(record, module)
-    while module is not None:
-        path.append(module)
-        module = box_of(record, record.modules[module].parent)
-    return path[::-1]
-
-
 def view_nodes(record: GraphRecord, view: str) -> list[Node]:
     """The nodes ``view`` shows, in record order."""
     if view == "forward":
