@@ -2,10 +2,13 @@
 
 Initialised as the notebook does (``W = randn * 0.01``, ``b = 0``) and run on a seeded
 batch of 64 random images, so the picture is the same on every run. Each parameter and
-each layer's output shows its gradient norm and is coloured by it. The README's picture
-is this script's output::
+each layer's output shows its gradient norm and is coloured by it. A name ending in
+.html writes the interactive explorer instead::
 
-    .venv/bin/python examples/graph.py docs/images/notebook_graph.svg
+    .venv/bin/python examples/graph.py graph.svg
+    .venv/bin/python examples/graph.py graph.html
+
+(The README's picture is the command line's: ``tinygrad-mnist graph --layers 784,10,10 --grad``.)
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ BATCH = 64
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("output", type=Path, help="the file to write: .svg, .png or .pdf, or .dot for the source")
+    parser.add_argument("output", type=Path, help="the file to write: .html, .svg, .png, .pdf, or .dot for the source")
     parser.add_argument("--collapse", action="store_true", help="draw each layer as a single node")
     args = parser.parse_args()
 

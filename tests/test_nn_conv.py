@@ -3,7 +3,6 @@ a CNN, gradients through one, its picture, and ``tinygrad-mnist train --arch cnn
 
 import json
 import math
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,6 @@ from tinygrad_mnist.checkpoint import load_checkpoint, save_checkpoint
 from tinygrad_mnist.cli import main
 from tinygrad_mnist.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from tinygrad_mnist.recipes import RECIPES, Recipe, build_model, prepare_inputs
-from tinygrad_mnist.viz import draw_model
 
 
 def tiny_cnn(dtype=np.float32, seed=0) -> nn.Sequential:
@@ -265,16 +263,6 @@ def test_cnn_weights_load_into_torch_through_safetensors_alone(tmp_path):
     with torch.no_grad():
         expected = twin(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(model(Tensor(x)).data, expected, rtol=1e-4, atol=1e-5)
-
-
-def test_the_cnn_picture_clusters_each_layer():
-    model = build_model(RECIPES["cnn"])
-    source = draw_model(model, Tensor(images(1)), np.zeros(1, dtype=np.int64)).source
-    labels = re.findall(r'subgraph cluster_\d+ \{\s*color=\S+ label="([^"]+)"', source)
-    assert labels[:4] == ["0: Conv2d(1→32, 3x3)", "1: ReLU", "2: MaxPool2d(2x2)", "3: Conv2d(32→64, 3x3)"]
-    assert labels[-1] == "9: Linear(128→10)" and len(labels) == len(model)
-    collapsed = draw_model(model, Tensor(images(1)), np.zeros(1, dtype=np.int64), collapse=True).source
-    assert "0: Conv2d(1→32, 3x3)\\n(1, 32, 28, 28) float32\\n0.weight\\n0.bias" in collapsed
 
 
 # ----- the command line -------------------------------------------------------------------

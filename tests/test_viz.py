@@ -17,7 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_mnist import Tensor, cross_entropy, nn, no_grad, topological_order
+from tinygrad_mnist.recipes import RECIPES, build_model
 from tinygrad_mnist.viz import GraphvizNotFoundError, draw_graph, draw_model, render
+from tinygrad_mnist.viz.colour import FLAG_COLOURS, PALETTE
 
 NODE = re.compile(r"^\s*(\w+) \[(.*)\]$")
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)")
@@ -38,20 +40,23 @@ def parse(source: str) -> tuple[dict[str, dict[str, str]], Counter[tuple[str, st
 
 
 def clusters(source: str) -> dict[str, set[str]]:
-    """Cluster label -> the ids of the nodes drawn inside it."""
+    """Cluster label -> the ids of the nodes drawn inside it, nested clusters' nodes included; in source order."""
     members: dict[str, set[str]] = {}
-    label, inside = "", None
+    stack: list[str] = []  # the labels of the clusters the current line is inside
     for line in source.splitlines():
-        if line.strip().startswith("subgraph cluster_"):
-            label, inside = "", set()
-        elif inside is None:
+        if match := re.match(r"\s*subgraph (cluster_\d+) \{", line):
+            stack.append(match.group(1))
+            members[match.group(1)] = set()
+        elif not stack:
             continue
         elif line.strip() == "}":
-            members[label], inside = inside, None
+            stack.pop()
         elif (node := NODE.match(line)) and node.group(1) not in ("graph", "node", "edge"):
-            inside.add(node.group(1))
-        else:
-            label = dict(ATTRIBUTE.findall(line)).get("label", label).strip('"')
+            for name in stack:
+                members[name].add(node.group(1))
+        elif label := dict(ATTRIBUTE.findall(line)).get("label"):
+            members[label.strip('"')] = members.pop(stack[-1])
+            stack[-1] = label.strip('"')
     return members
 
 
@@ -277,22 +282,50 @@ def test_show_grad_prints_each_kept_gradient_norm():
     assert "|grad|" not in draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}).source
 
 
-def rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-def test_vanishing_gradients_are_blue_exploding_red_healthy_white():
+def test_gradient_colours_rank_the_graphs_own_norms_and_borders_mark_the_absolute_alarms():
     tiny, healthy, huge = (Tensor(np.ones(4), requires_grad=True) for _ in range(3))
     loss = (tiny * 1e-12).sum() + healthy.sum() * 0.1 + (huge * 1e8).sum()
     loss.backward()
     names = {"tiny": tiny, "healthy": healthy, "huge": huge}
     nodes, _ = parse(draw_graph(loss, names, show_grad=True, grad_range=(1e-5, 1e1)).source)
-    fill = {lines(a)[0]: rgb(a["fillcolor"]) for a in nodes.values() if lines(a)[0] in names}
-    assert fill["healthy"] == (255, 255, 255)
-    assert fill["tiny"][2] > fill["tiny"][0]
-    assert fill["huge"][0] > fill["huge"][2]
+    by_name = {lines(a)[0]: a for a in nodes.values() if lines(a)[0] in names}
+    assert by_name["tiny"]["fillcolor"] == PALETTE[0]  # the smallest norm of this graph
+    assert by_name["huge"]["fillcolor"] == PALETTE[-1]  # the largest
+    assert by_name["healthy"]["fillcolor"] not in (PALETTE[0], PALETTE[-1])
+    assert by_name["tiny"]["color"] == FLAG_COLOURS["vanishing"] and "vanishing" in lines(by_name["tiny"])
+    assert by_name["huge"]["color"] == FLAG_COLOURS["exploding"] and "exploding" in lines(by_name["huge"])
+    assert "color" not in by_name["healthy"] and "penwidth" not in by_name["healthy"]
     with pytest.raises(ValueError, match="grad_range"):
         draw_graph(loss, show_grad=True, grad_range=(1.0, 1e-3))
+
+
+def test_a_healthy_network_gets_colours_that_tell_its_gradients_apart():
+    t = notebook_network(np.random.default_rng(20))
+    t["loss"].backward()
+    norms = {n: np.linalg.norm(t[n].grad.data) for n in PARAMETERS}
+    assert all(1e-5 < norm < 1e1 for norm in norms.values())  # all inside the absolute range
+    nodes, _ = parse(draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}, show_grad=True).source)
+    fill = {lines(a)[0]: a["fillcolor"] for a in nodes.values() if lines(a)[0] in PARAMETERS}
+    assert len(set(fill.values())) == len(PARAMETERS)
+    smallest, largest = min(norms, key=norms.get), max(norms, key=norms.get)
+    assert (fill[smallest], fill[largest]) == (PALETTE[0], PALETTE[-1])
+    assert not any("penwidth" in a for a in nodes.values())
+
+
+def test_the_legend_is_no_wider_than_the_graph_it_explains(dot, tmp_path):
+    model, (x, y) = notebook_model(), batch(np.random.default_rng(21))
+    path = render(draw_model(model, x, y, show_grad=True), tmp_path / "graph.svg")
+    root = ET.parse(path).getroot()
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    graph_group = root.find("svg:g", ns)
+    nodes_right = max(float(x) for g in graph_group.findall("svg:g[@class='node']", ns) for el in g for x in _xs(el))
+    legend_right = max(float(t.get("x")) for t in graph_group.findall("svg:text", ns))
+    assert legend_right < nodes_right
+
+
+def _xs(element: ET.Element) -> list[str]:
+    points = element.get("points") or ""
+    return [p.split(",")[0] for p in points.split()] + ([element.get("cx")] if element.get("cx") else [])
 
 
 def test_render_svg_parses_and_names_every_parameter(dot, tmp_path):
@@ -368,7 +401,8 @@ def test_model_graph_is_its_forward_and_loss_with_every_parameter_named():
 def test_model_ops_are_clustered_by_the_module_that_made_them():
     model, (x, y) = notebook_model(), batch(np.random.default_rng(11))
     members = clusters(draw_model(model, x, y).source)
-    assert list(members) == ["0: Linear(784→10)", "1: ReLU", "2: Linear(10→10)"]
+    boxes = {0: "0: Linear(784→10)", 2: "2: Linear(10→10)"}  # the ReLU is one op: it needs no box
+    assert list(members) == list(boxes.values())
 
     outputs = [x]
     for layer in model:
@@ -376,14 +410,17 @@ def test_model_ops_are_clustered_by_the_module_that_made_them():
     loss = cross_entropy(outputs[-1], y)
     ids, _ = recorded(loss)
     names = {id(p): name for name, p in model.named_parameters()}
-    for k, label in enumerate(members):
+    for k, label in boxes.items():
         made = {id(op) for op in topological_order(outputs[k + 1].grad_fn)}
         if outputs[k].grad_fn is not None:
             made -= {id(op) for op in topological_order(outputs[k].grad_fn)}
         own_params = {ids[key] for key, name in names.items() if name.startswith(f"{k}.")}
         assert members[label] == {ids[key] for key in made} | own_params
+    relu = ids[id(outputs[2].grad_fn)]
     outside = set(ids.values()) - set().union(*members.values())
-    assert outside == {"op0", ids[id(x)]}  # the loss and the input
+    assert outside == {"op0", ids[id(x)], relu}  # the loss, the input and the ReLU
+    nodes, _ = parse(draw_model(model, x, y).source)
+    assert lines(nodes[relu]) == ["1: ReLU", "(8, 10) float32"]  # named after its module
 
 
 class Scaled(nn.Module):
@@ -397,13 +434,16 @@ class Scaled(nn.Module):
         return self.body(x * 2.0) * 0.5
 
 
-def test_ops_of_an_outer_module_stay_out_of_the_inner_clusters():
+def test_module_boxes_nest_as_the_calls_did_and_the_models_own_ops_stay_outside():
     model, (x, y) = Scaled(), batch(np.random.default_rng(18))
     x.requires_grad_()  # so that ``x * 2.0`` is recorded, upstream of the body's input
     members = clusters(draw_model(model, x, y).source)
-    assert list(members) == ["body.0: Linear(784→10)", "body.1: ReLU", "body.2: Linear(10→10)", "Scaled"]
+    assert list(members) == ["body: Sequential", "body.0: Linear(784→10)", "body.2: Linear(10→10)"]
     nodes, _ = parse(draw_model(model, x, y).source)
-    assert sorted(lines(nodes[node])[0] for node in members["Scaled"]) == ["Mul", "Mul"]
+    relu = next(node for node, a in nodes.items() if lines(a)[0] == "body.1: ReLU")
+    assert members["body: Sequential"] == members["body.0: Linear(784→10)"] | members["body.2: Linear(10→10)"] | {relu}
+    muls = {node for node, a in nodes.items() if lines(a)[0] == "Mul"}
+    assert len(muls) == 2 and not muls & set().union(*members.values())
 
 
 def test_draw_model_leaves_the_callers_input_alone():
@@ -416,14 +456,15 @@ def test_draw_model_leaves_the_callers_input_alone():
     assert "Mul" not in {lines(a)[0] for a in nodes.values()}
 
 
-def test_collapsed_model_is_one_node_per_module():
+def test_collapsed_model_is_one_node_per_layer():
     model, (x, y) = notebook_model(), batch(np.random.default_rng(12))
     nodes, edges = parse(draw_model(model, x, y, collapse=True).source)
-    assert [lines(nodes[f"m{k}"])[0] for k in range(3)] == ["0: Linear(784→10)", "1: ReLU", "2: Linear(10→10)"]
+    assert [lines(nodes[f"m{k}"])[0] for k in (0, 2)] == ["0: Linear(784→10)", "2: Linear(10→10)"]
     assert lines(nodes["m0"])[2:] == ["0.weight", "0.bias"]
-    (input_node,) = set(nodes) - {"m0", "m1", "m2", "op0"}
+    (relu,) = (node for node, a in nodes.items() if lines(a)[0] == "1: ReLU")
+    (input_node,) = set(nodes) - {"m0", "m2", "op0", relu}
     assert lines(nodes[input_node])[0] == "input"
-    assert edges == Counter({(input_node, "m0"): 1, ("m0", "m1"): 1, ("m1", "m2"): 1, ("m2", "op0"): 1})
+    assert edges == Counter({(input_node, "m0"): 1, ("m0", relu): 1, (relu, "m2"): 1, ("m2", "op0"): 1})
     assert not clusters(draw_model(model, x, y, collapse=True).source)
 
 
@@ -448,7 +489,7 @@ def test_model_gradients_are_drawn_and_the_parameters_grads_restored():
         assert grad_label(nodes[ids[id(out.grad_fn)]]) == f"|grad| {np.linalg.norm(out.grad.data):.2e}"
 
 
-def test_vanishing_gradients_of_the_notebooks_deep_network_show_blue():
+def test_vanishing_gradients_of_the_notebooks_deep_network_are_marked():
     model = nn.init.notebook_(
         nn.Sequential(
             nn.Linear(784, 4), nn.ReLU(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 10)
@@ -456,8 +497,7 @@ def test_vanishing_gradients_of_the_notebooks_deep_network_show_blue():
     )
     x, y = batch(np.random.default_rng(14), m=32)
     nodes, _ = parse(draw_model(model, x, y, collapse=True, show_grad=True).source)
-    red, _, blue = rgb(nodes["m0"]["fillcolor"])
-    assert blue > red  # the first layer's gradients are far below 1e-5
+    assert nodes["m0"]["color"] == FLAG_COLOURS["vanishing"]  # the first layer's gradients are far below 1e-5
     assert "0.weight  |grad|" in nodes["m0"]["label"]
 
 
@@ -487,3 +527,94 @@ def test_model_svg_holds_every_parameter_name(dot, tmp_path):
         path = render(draw_model(model, x, y, collapse=collapse, show_grad=True), tmp_path / f"{collapse}.svg")
         text = "".join(ET.parse(path).getroot().itertext())
         assert all(name in text for name, _ in model.named_parameters())
+
+
+def test_the_cnn_picture_boxes_each_layer_with_parameters_and_names_the_one_op_layers():
+    model = build_model(RECIPES["cnn"])
+    x = Tensor(np.random.default_rng(22).random((1, 1, 28, 28), dtype=np.float32))
+    source = draw_model(model, x, np.zeros(1, dtype=np.int64)).source
+    boxes = ["0: Conv2d(1→32, 3x3)", "3: Conv2d(32→64, 3x3)", "7: Linear(3136→128)", "9: Linear(128→10)"]
+    assert list(clusters(source)) == boxes
+    nodes, _ = parse(source)
+    first_lines = {lines(a)[0] for a in nodes.values()}
+    assert {"1: ReLU", "2: MaxPool2d(2x2)", "6: Flatten", "8: ReLU"} <= first_lines
+    collapsed = draw_model(model, x, np.zeros(1, dtype=np.int64), collapse=True).source
+    assert "0: Conv2d(1→32, 3x3)\\n(1, 32, 28, 28) float32\\n0.weight\\n0.bias" in collapsed
+
+
+# ----- what a picture records: saved tensors, the backward graph, second-order ops ---------
+
+
+def test_saved_tensors_are_recorded_with_the_node_they_came_from_and_their_bytes():
+    t = notebook_network(np.random.default_rng(23))
+    record = draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}, inputs={"X": t["X"]}).record
+    ids, _ = recorded(t["loss"])
+    for op in topological_order(t["loss"].grad_fn):
+        saved = [s for s in op.saved_tensors if s is not None]
+        entries = record.nodes[ids[id(op)]].saved
+        assert [(e.shape, e.nbytes) for e in entries] == [(s.shape, s.data.nbytes) for s in saved]
+        sources = [ids.get(id(s.grad_fn)) if s.grad_fn is not None else ids.get(id(s)) for s in saved]
+        assert [e.source for e in entries] == sources
+    first = record.nodes[ids[id(t["W1X"].grad_fn)]]  # W1 @ X: only X is needed, for W1's gradient
+    assert [(e.what, e.source) for e in first.saved] == [("input 1", ids[id(t["X"])])]
+    relu = record.nodes[ids[id(t["A1"].grad_fn)]]
+    assert [(e.what, e.source, e.dtype) for e in relu.saved] == [("constant", None, "bool")]  # its mask
+    assert relu.value.max == pytest.approx(float(t["A1"].data.max()))  # known: W2 @ A1 saved it
+    assert record.totals()["saved_bytes"] == sum(e.nbytes for n in record.of_kind("op") for e in n.saved)
+    t["loss"].backward()
+    freed = draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}).record
+    assert all(node.saved is None for node in freed.of_kind("op"))  # backward() freed them: the record says so
+
+
+def test_the_backward_graph_is_one_node_per_op_backward_visits_with_an_edge_per_gradient_sent():
+    t = notebook_network(np.random.default_rng(24))
+    frozen = Tensor(np.ones((5, 10), np.float32))  # needs no gradient: no edge towards it
+    loss = (t["logits"] * frozen).cross_entropy(np.arange(5) % 10)
+    record = draw_graph(loss).record
+    ids, _ = recorded(loss)
+    loss.backward()
+    visited = {ids[id(op)] for op in topological_order(loss.grad_fn) if op.released}
+    assert {"op" + n.id[1:] for n in record.of_kind("backward")} == visited
+    expected = Counter()
+    for op in topological_order(loss.grad_fn):
+        for parent, needs in zip(op.parents, op.needs_input_grad, strict=False):
+            if parent is not None and needs:
+                head = ids[id(parent)]
+                expected[("b" + ids[id(op)][2:], "b" + head[2:] if head.startswith("op") else head)] += 1
+    assert Counter((e.tail, e.head) for e in record.edges if e.kind == "grad") == expected
+    assert ids[id(frozen)] not in {e.head for e in record.edges if e.kind == "grad"}
+
+
+def test_second_order_ops_are_those_backward_recorded_with_create_graph():
+    rng = np.random.default_rng(25)
+    w = Tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    x = Tensor(rng.standard_normal((4, 3)))
+    loss = (x @ w).tanh().sum()
+    loss.backward(create_graph=True)
+    record = draw_graph(loss, {"w": w}, inputs={"x": x}, show_grad=True, view="both").record
+    forward = {id(op) for op in topological_order(loss.grad_fn)}
+    made_by_backward = [op for op in topological_order(w.grad.grad_fn) if id(op) not in forward]
+    second = record.of_kind("second_order")
+    assert sorted(n.name for n in second) == sorted(op.name for op in made_by_backward) and second
+    (grad_of,) = [e for e in record.edges if e.kind == "grad_of"]
+    w_node = next(n for n in record.nodes.values() if n.name == "w")
+    assert grad_of.head == w_node.id and record.nodes[grad_of.tail].value.norm == pytest.approx(
+        float(np.linalg.norm(w.grad.data))
+    )
+    nodes, _ = parse(draw_graph(loss, {"w": w}, view="both").source)
+    assert {n.id for n in second} <= set(nodes)
+    assert nodes[grad_of.tail]["fillcolor"] == "#d5efd0"  # the third colour
+    assert not {n.id for n in second} & set(parse(draw_graph(loss, {"w": w}).source)[0])  # not in the forward view
+
+
+def test_the_readme_picture_is_what_the_documented_command_draws(tmp_path):
+    from tinygrad_mnist.cli import main
+
+    figure = Path(__file__).resolve().parents[1] / "docs" / "images" / "notebook_graph.svg"
+    assert main(["graph", "--layers", "784,10,10", "--grad", "-o", str(tmp_path / "graph.dot"), "--quiet"]) == 0
+    nodes, _ = parse((tmp_path / "graph.dot").read_text())
+    svg = ET.parse(figure).getroot()
+    texts = {"".join(e.itertext()) for e in svg.iter() if e.tag.endswith("text")}
+    drawn = [g for g in svg.iter() if g.get("class") == "node"]
+    assert len(drawn) == len(nodes)
+    assert {line for attributes in nodes.values() for line in lines(attributes)} <= texts

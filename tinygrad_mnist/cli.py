@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +47,7 @@ from .recipes import (
 )
 from .tensor import Tensor
 from .train import History, NonFiniteLossError, fit, predict
-from .viz import GraphvizNotFoundError, draw_model, render
+from .viz import VIEWS, GraphvizNotFoundError, draw_diff, draw_model, render
 
 CLASS_NAMES = [str(digit) for digit in range(10)]
 USER_ERRORS = (DataError, CheckpointError, NonFiniteLossError, GraphvizNotFoundError, FileNotFoundError, ValueError)
@@ -153,12 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     download_.add_argument("--mirror", help="base URL to download from instead of the official mirrors")
     download_.add_argument("--quiet", action="store_true")
 
-    graph = commands.add_parser("graph", help="draw a network's graph (SVG, PNG, PDF or .dot by suffix)")
+    graph = commands.add_parser(
+        "graph", help="draw a network's graph: the interactive explorer (.html), or SVG, PNG, PDF or .dot by suffix"
+    )
     graph.add_argument("--arch", choices=ARCHITECTURES, default="mlp")
     graph.add_argument("--layers", type=_layers, help="layer sizes (default: the architecture's own)")
-    graph.add_argument("-o", "--out", type=Path, default=Path("graph.svg"))
+    graph.add_argument("-o", "--out", type=Path, default=Path("graph.svg"), help=".html, .svg, .png, .pdf or .dot")
     graph.add_argument("--collapse", action="store_true", help="one node per module")
     graph.add_argument("--grad", action="store_true", help="run backward once and show gradient norms")
+    graph.add_argument("--view", choices=VIEWS, default="forward", help="the forward graph, the backward one, or both")
+    graph.add_argument(
+        "--diff",
+        nargs=2,
+        type=Path,
+        metavar=("CKPT_A", "CKPT_B"),
+        help="draw checkpoint B's graph, marking what changed since A",
+    )
     graph.add_argument("--quiet", action="store_true")
     return parser
 
@@ -374,13 +385,34 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
+    if args.diff:
+        return _graph_diff(args)
     recipe = Recipe(arch=args.arch, layers=args.layers, init="default")
     model = build_model(recipe)
     input_shape = (1, *recipe.preprocessing()["input_shape"])
     x = Tensor(np.random.default_rng(0).random(input_shape, dtype=np.float32))  # a pixel-like input
-    graph = draw_model(model, x, np.zeros(1, dtype=np.int64), collapse=args.collapse, show_grad=args.grad)
+    graph = draw_model(
+        model, x, np.zeros(1, dtype=np.int64), collapse=args.collapse, show_grad=args.grad, view=args.view
+    )
     path = render(graph, args.out)
     _say(args, f"wrote {path}")
+    return 0
+
+
+def _graph_diff(args: argparse.Namespace) -> int:
+    """Both checkpoints' models on one pixel-like image and its loss, B's graph drawn with A's differences."""
+    first, second = args.diff
+    for checkpoint in (first, second):
+        if args.out.resolve() == checkpoint.resolve():
+            raise UsageError(f"-o {args.out} is the checkpoint {checkpoint}; write the picture to another file")
+    before, after = load_checkpoint(first), load_checkpoint(second)
+    preprocessing = after.preprocessing if "input_shape" in after.preprocessing else Recipe().preprocessing()
+    images = np.random.default_rng(0).integers(0, 256, (1, math.prod(preprocessing["input_shape"])), dtype=np.uint8)
+    x = Tensor(prepare_inputs(images, preprocessing))
+    picture = draw_diff(
+        before.model, after.model, x, np.zeros(1, dtype=np.int64), view=args.view, names=(first.stem, second.stem)
+    )
+    _say(args, f"wrote {render(picture, args.out)}")
     return 0
 
 
