@@ -190,7 +190,9 @@ def _run(
                 if is_node and parent.outputs is not None:  # an OutputOf edge: filed under its output's position
                     _file(pending, parent, node.position, parent_grad, create_graph)
                     continue
-                shape, dtype = (parent.out_shape, parent.out_dtype) if is_node else (parent.data.shape, parent.data.dtype)
+                shape, dtype = (
+                    (parent.out_shape, parent.out_dtype) if is_node else (parent.data.shape, parent.data.dtype)
+                )
                 if (
                     type(parent_grad) is not tensor_module.Tensor
                     or parent_grad.data.shape != shape
@@ -276,7 +278,7 @@ def _fresh(grad: Tensor, incoming: Tensor | list[Tensor | None], returned: tuple
             return False
     if len(returned) > 1 and sum([getattr(other, "data", other) is data for other in returned]) > 1:
         return False
-    for entry in node._saved:
+    for entry in node._saved:  # noqa: SIM110 - a loop: all() over a generator costs more on this hot path
         if entry is not None and entry[1] is data:
             return False
     return True

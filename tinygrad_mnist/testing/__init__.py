@@ -19,7 +19,7 @@ registered (``entries.py``).
 Needs the ``hypothesis`` package (in the ``dev`` extra).
 """
 
-from . import entries
+from . import entries, failure
 from .graphs import (
     GRAPH_OPS,
     Graph,
@@ -51,6 +51,7 @@ __all__ = [
     "check_grads",
     "check_op",
     "entries",
+    "failure",
     "graphs",
     "matmul_shapes",
     "register_op",

@@ -240,9 +240,7 @@ register_op(
     lambda t, x, w, b: t.nn.functional.linear(x, w, b),
     covers=["nn.functional.linear"],
 )
-register_op(
-    "linear_without_bias", F.linear, linears(bias=False), lambda x, w: x @ w.T, lambda t, x, w: x @ w.T
-)
+register_op("linear_without_bias", F.linear, linears(bias=False), lambda x, w: x @ w.T, lambda t, x, w: x @ w.T)
 register_op(
     "sum",
     lambda x, axis, keepdims: x.sum(axis, keepdims),
@@ -384,7 +382,8 @@ register_op(
 #: attributes), or a cast to float32, whose derivative float64 finite differences cannot see.
 NOT_OPS = frozenset(
     {
-        "backward", "retain_grad", "requires_grad_", "detach", "is_leaf", "grad_fn", "add_", "sub_", "mul_",
-        "div_", "fill_", "zero_", "copy_", "shape", "dtype", "ndim", "size", "item", "numpy", "argmax", "float", "grad", "requires_grad",
+        "backward", "retain_grad", "requires_grad_", "detach", "is_leaf", "grad_fn", "grad", "requires_grad",
+        "add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_",
+        "shape", "dtype", "ndim", "size", "item", "numpy", "argmax", "float",
     }
 )  # fmt: skip

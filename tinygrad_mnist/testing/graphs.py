@@ -1,9 +1,11 @@
 """Hypothesis strategies for arrays and shapes, and random expression graphs with ``check_graph_gradients``."""
+
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -12,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from ..autograd.gradcheck import GradcheckError, gradcheck
 from ..tensor import Tensor
+from .failure import gap_picture, gradient_gaps
 
 Shape = tuple[int, ...]
 
@@ -202,7 +205,33 @@ def check_graph_gradients(graph: Graph, seed: int = 0, **tolerances: float) -> N
     try:
         gradcheck(graph, *graph.inputs, seed=seed, **tolerances)
     except GradcheckError as error:
-        raise GradcheckError(f"{error}\nin {graph!r}") from None
+        picture = graph_failure_picture(graph, seed)
+        raise GradcheckError(f"{error}\nin {graph!r}\npicture of each value's gradient gap: {picture}") from None
+
+
+def graph_failure_picture(graph: Graph, seed: int = 0, name: str = "graph") -> Path:
+    """An SVG of ``graph`` with each value coloured by the gap between its gradient by backward and by
+    central differences: the op whose result is white but whose operands are red has the wrong backward."""
+    first = len(graph.inputs)
+    labels = [f"v{i} input {x.shape}" for i, x in enumerate(graph.inputs)]
+    labels += [f"v{first + i} = {node.render()}  {node.shape}" for i, node in enumerate(graph.nodes)]
+    edges = [(a, first + i) for i, node in enumerate(graph.nodes) for a in node.args]
+    return gap_picture(labels, edges, graph_gaps(graph, seed), name)
+
+
+def graph_gaps(graph: Graph, seed: int = 0) -> list[float]:
+    """Each value's gradient gap (``failure.gradient_gaps``), inputs first, at the cotangent ``seed`` draws."""
+    first = len(graph.inputs)
+
+    def evaluate(overrides: list[np.ndarray | None]) -> list[Tensor]:
+        given = zip(graph.inputs, overrides[:first], strict=True)
+        values = [Tensor(x if o is None else o, requires_grad=True) for x, o in given]
+        for node, override in zip(graph.nodes, overrides[first:], strict=True):
+            values.append(node.apply(values) if override is None else Tensor(override, requires_grad=True))
+        return values
+
+    values = [t.data.copy() for t in evaluate([None] * (first + len(graph.nodes)))]
+    return gradient_gaps(evaluate, values, seed)
 
 
 @st.composite

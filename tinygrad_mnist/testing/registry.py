@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from hypothesis import strategies as st
 from ..autograd import Function, grad
 from ..autograd.gradcheck import gradcheck, gradgradcheck
 from ..tensor import Tensor
+from .failure import gap_picture, gradient_gaps
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,28 @@ def _battery_run(entry: OpEntry, prop: str, max_examples: int) -> Callable[[], N
         try:
             check(entry, sample)
         except AssertionError as error:
-            raise AssertionError(f"op {entry.name!r}, property {prop!r}, inputs {sample!r}:\n{error}") from None
+            message = f"op {entry.name!r}, property {prop!r}, inputs {sample!r}:\n{error}"
+            if prop == "gradient":
+                message += f"\npicture of each value's gradient gap: {op_failure_picture(entry, sample)}"
+            raise AssertionError(message) from None
 
     return run
+
+
+def op_failure_picture(entry: OpEntry, sample: Sample) -> Path:
+    """An SVG of one call of the op, its inputs and output coloured by their gradient gaps."""
+    count = len(sample.inputs)
+
+    def evaluate(overrides: list[np.ndarray | None]) -> list[Tensor]:
+        given = zip(sample.inputs, overrides[:count], strict=True)
+        tensors = [Tensor(x if o is None else o, requires_grad=True) for x, o in given]
+        out = _call(entry, tensors, sample)
+        return [*tensors, out if overrides[count] is None else Tensor(overrides[count], requires_grad=True)]
+
+    values = [t.data.copy() for t in evaluate([None] * (count + 1))]
+    labels = [f"input {i} {x.shape}" for i, x in enumerate(sample.inputs)] + [f"{entry.name} {values[-1].shape}"]
+    edges = [(i, count) for i in range(count)]
+    return gap_picture(labels, edges, gradient_gaps(evaluate, values), entry.name)
 
 
 def check_grads(fn: Callable[..., Tensor], args: Any, order: int = 2, seed: int = 0) -> None:
@@ -183,7 +204,9 @@ def gradients_have_input_shapes(entry: OpEntry, sample: Sample) -> None:
     out = _call(entry, tensors, sample)
     for i, (t, g) in enumerate(zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True)):
         if g is not None:
-            assert g.shape == t.shape and g.dtype == t.dtype, f"input {i}: gradient {g.shape} {g.dtype}, input {t.shape}"
+            assert g.shape == t.shape and g.dtype == t.dtype, (
+                f"input {i}: gradient {g.shape} {g.dtype}, input {t.shape}"
+            )
 
 
 def inputs_are_not_mutated(entry: OpEntry, sample: Sample) -> None:
@@ -214,7 +237,11 @@ def layouts_do_not_matter(entry: OpEntry, sample: Sample) -> None:
     np.testing.assert_allclose(odd_out.data, out.data, rtol=1e-12, atol=1e-12, err_msg="forward on strided inputs")
     cotangent = _cotangent(out)
     for i, (g, h) in enumerate(
-        zip(grad(out, plain, cotangent, allow_unused=True), grad(odd_out, odd, cotangent, allow_unused=True), strict=True)
+        zip(
+            grad(out, plain, cotangent, allow_unused=True),
+            grad(odd_out, odd, cotangent, allow_unused=True),
+            strict=True,
+        )
     ):
         assert (g is None) == (h is None), f"input {i}: a gradient for one layout only"
         if g is not None:
