@@ -224,8 +224,9 @@ def test_walkthrough_notebook_runs_top_to_bottom(mnist_dir, tmp_path, monkeypatc
     monkeypatch.setenv("TINYGRAD_MNIST_QUICK", "1")
     monkeypatch.setenv("TINYGRAD_MNIST_DATA", str(mnist_dir / "train.csv.gz"))
     notebook = nbformat.read(EXAMPLES / "walkthrough.ipynb", as_version=4)
+    # iopub_timeout: on a loaded machine the default 4 s can drop a cell's printed output.
     client = nbclient.NotebookClient(
-        notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}}
+        notebook, kernel_name="python3", timeout=300, iopub_timeout=60, resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()  # raises CellExecutionError, with the cell and traceback, if any cell fails
     text = "\n".join(
