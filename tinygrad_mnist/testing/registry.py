@@ -97,8 +97,10 @@ def registered_ops() -> list[str]:
 def check_op(name: str, properties: Iterable[str] | None = None, max_examples: int | None = None) -> None:
     """Run the battery (or the named ``properties`` of it) on a registered op; raises on the first failure."""
     entry = REGISTRY[name]
+    # A profile with more examples than Hypothesis's default 100 (``thorough``: 1000) scales every entry's count.
+    scale = max(1, settings.default.max_examples // 100)
     for prop in properties or PROPERTIES:
-        _battery_run(entry, prop, max_examples or entry.examples)()
+        _battery_run(entry, prop, max_examples or entry.examples * scale)()
 
 
 def _battery_run(entry: OpEntry, prop: str, max_examples: int) -> Callable[[], None]:
