@@ -238,9 +238,17 @@ register_op(
     linears(),
     lambda x, w, b: x @ w.T + b,
     lambda t, x, w, b: t.nn.functional.linear(x, w, b),
+    mixes_dtypes=False,
     covers=["nn.functional.linear"],
 )
-register_op("linear_without_bias", F.linear, linears(bias=False), lambda x, w: x @ w.T, lambda t, x, w: x @ w.T)
+register_op(
+    "linear_without_bias",
+    F.linear,
+    linears(bias=False),
+    lambda x, w: x @ w.T,
+    lambda t, x, w: x @ w.T,
+    mixes_dtypes=False,
+)
 register_op(
     "sum",
     lambda x, axis, keepdims: x.sum(axis, keepdims),
@@ -356,6 +364,7 @@ register_op(
     convolutions(),
     _conv2d,
     lambda t, x, w, b, stride, padding: t.nn.functional.conv2d(x, w, b, stride=stride, padding=padding),
+    mixes_dtypes=False,
     covers=["ops.conv2d", "Tensor.conv2d"],
     examples=6,
 )

@@ -60,6 +60,8 @@ class OpEntry:
     second_order: bool = True
     #: False for ops whose output dtype is not their inputs' (casts).
     keeps_float32: bool = True
+    #: False for ops that refuse float32 mixed with float64 (as PyTorch's linear and conv2d do) instead of promoting.
+    mixes_dtypes: bool = True
     #: The public names this entry stands for (``Tensor.exp``, ``nn.functional.relu``, ...).
     covers: tuple[str, ...] = ()
     #: Examples per property (before the Hypothesis profile's own settings); conv-sized ops take fewer.
@@ -78,13 +80,16 @@ def register_op(
     torch: Callable[..., Any] | None = None,
     second_order: bool = True,
     keeps_float32: bool = True,
+    mixes_dtypes: bool = True,
     covers: Iterable[str] = (),
     examples: int = 12,
 ) -> OpEntry:
     """Add an op to the registry (a name registered twice is an error) and return its entry."""
     if name in REGISTRY:
         raise ValueError(f"register_op: {name!r} is already registered")
-    entry = OpEntry(name, fn, samples, reference, torch, second_order, keeps_float32, tuple(covers), examples)
+    entry = OpEntry(
+        name, fn, samples, reference, torch, second_order, keeps_float32, mixes_dtypes, tuple(covers), examples
+    )
     REGISTRY[name] = entry
     return entry
 
@@ -200,6 +205,26 @@ def float32_stays_float32(entry: OpEntry, sample: Sample) -> None:
         assert g is None or g.dtype == np.float32, f"input of shape {t.shape}: a {g.dtype} gradient for float32"
 
 
+def mixed_floats_promote(entry: OpEntry, sample: Sample) -> None:
+    """PyTorch's promotion for several inputs: float32 with float64 gives float64, and each input's
+    gradient comes back in that input's own dtype; or, for ops that refuse the mix, a TypeError naming both."""
+    if len(sample.inputs) < 2 or not entry.keeps_float32:
+        return
+    tensors = [Tensor(np.asarray(x, dtype=np.float32 if i == 0 else np.float64), requires_grad=True)
+               for i, x in enumerate(sample.inputs)]  # fmt: skip
+    if not entry.mixes_dtypes:
+        try:
+            _call(entry, tensors, sample)
+        except TypeError as error:
+            assert "float32" in str(error) and "float64" in str(error), f"the refusal names no dtypes: {error}"
+            return
+        raise AssertionError("float32 mixed with float64 was not refused")
+    out = _call(entry, tensors, sample)
+    assert out.dtype == np.float64, f"float32 with float64 inputs gave a {out.dtype} output, PyTorch gives float64"
+    for i, (t, g) in enumerate(zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True)):
+        assert g is None or g.dtype == t.dtype, f"input {i} is {t.dtype}, its gradient {g.dtype}"
+
+
 def gradients_have_input_shapes(entry: OpEntry, sample: Sample) -> None:
     """Each gradient has its input's shape and dtype: broadcasting is summed back."""
     tensors = _tensors(sample)
@@ -277,6 +302,7 @@ PROPERTIES: dict[str, Callable[[OpEntry, Sample], None]] = {
     "gradient": gradient_matches_finite_differences,
     "second_order": second_order_matches_finite_differences,
     "float32": float32_stays_float32,
+    "promotion": mixed_floats_promote,
     "gradient_shapes": gradients_have_input_shapes,
     "no_mutation": inputs_are_not_mutated,
     "layouts": layouts_do_not_matter,
