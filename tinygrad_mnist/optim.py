@@ -146,10 +146,11 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
-        lr, momentum, weight_decay = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+        momentum, weight_decay = group["momentum"], group["weight_decay"]  # float() only where used: a hot path
         if weight_decay != 0:
-            grad = grad + weight_decay * param.data
+            grad = grad + float(weight_decay) * param.data
         if momentum != 0:
+            momentum = float(momentum)
             buffer = state.get("momentum_buffer")
             if buffer is None:
                 buffer = state["momentum_buffer"] = np.array(grad)  # an array even for 0-d: *= below writes it
@@ -158,7 +159,7 @@ class SGD(Optimizer):
                 buffer += (1.0 - float(group["dampening"])) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
         step = self._buffer(param)
-        np.multiply(grad, lr, out=step)
+        np.multiply(grad, float(group["lr"]), out=step)  # float(): a NumPy scalar lr must not widen float32
         param.sub_(step)
 
 

@@ -273,11 +273,18 @@ def _fresh(grad: Tensor, incoming: Tensor | list[Tensor | None], returned: tuple
     data = grad.data
     if data.base is not None:
         return False
-    for passed in incoming if type(incoming) is list else (incoming,):
-        if passed is not None and passed.data is data:
+    if type(incoming) is list:
+        if any(passed is not None and passed.data is data for passed in incoming):
             return False
-    if len(returned) > 1 and sum([getattr(other, "data", other) is data for other in returned]) > 1:
+    elif incoming.data is data:
         return False
+    if len(returned) > 1:
+        seen = 0
+        for other in returned:
+            if other is not None and getattr(other, "data", other) is data:
+                seen += 1
+        if seen > 1:
+            return False
     for entry in node._saved:  # noqa: SIM110 - a loop: all() over a generator costs more on this hot path
         if entry is not None and entry[1] is data:
             return False
