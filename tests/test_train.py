@@ -9,7 +9,16 @@ from tinygrad_mnist import Tensor, nn
 from tinygrad_mnist.data.loader import DataLoader
 from tinygrad_mnist.lr_scheduler import StepLR
 from tinygrad_mnist.optim import SGD, Adam
-from tinygrad_mnist.train import History, NonFiniteLossError, evaluate, fit, predict
+from tinygrad_mnist.train import (
+    DivergenceError,
+    EpochProgress,
+    History,
+    NonFiniteLossError,
+    TrainingInterruptedError,
+    evaluate,
+    fit,
+    predict,
+)
 
 # ----- DataLoader ---------------------------------------------------------------------
 
@@ -166,8 +175,8 @@ def test_a_non_finite_loss_stops_at_once_keeping_the_last_finite_weights():
 def test_divergence_stops_at_the_first_non_finite_step():
     x, y = blobs(60)
     model = small_model()
-    with pytest.raises(NonFiniteLossError) as error:
-        fit(model, SGD(model.parameters(), lr=1e6), DataLoader(x * 1e3, y, batch_size=None), 50)
+    with pytest.raises(NonFiniteLossError) as error:  # with no limit on the loss's rise
+        fit(model, SGD(model.parameters(), lr=1e6), DataLoader(x * 1e3, y, batch_size=None), 50, max_loss_ratio=None)
     history = error.value.history
     assert history.step == list(range(error.value.step))
     assert all(np.isfinite(history.loss))
@@ -185,6 +194,92 @@ def test_a_non_finite_gradient_under_a_finite_loss_stops_before_the_step():
     with pytest.raises(NonFiniteLossError, match=r"the loss is 0 but the gradient of 0\.weight is not finite"):
         fit(model, SGD(model.parameters(), lr=0.1), DataLoader(x, y, batch_size=None), 2, loss_fn=sqrt_at_zero)
     assert all(np.array_equal(before[name], array) for name, array in model.state_dict().items())
+
+
+def test_a_loss_far_above_its_start_stops_before_that_step_even_while_finite():
+    x, y = blobs(60)
+    model = small_model()
+    weights = []
+    with pytest.raises(DivergenceError) as error:
+        fit(
+            model,
+            SGD(model.parameters(), lr=5.0),
+            DataLoader(x * 10, y, batch_size=None),
+            50,
+            max_loss_ratio=100,
+            on_epoch_end=lambda *_: weights.append(model.state_dict()),
+        )
+    stopped = error.value
+    assert not isinstance(stopped, NonFiniteLossError) and np.isfinite(stopped.loss)
+    assert stopped.loss > 100 * stopped.history.loss[0] and "times its start" in str(stopped)
+    assert stopped.history.step == list(range(stopped.step))  # every step before it, logged
+    assert max(stopped.history.loss) <= 100 * stopped.history.loss[0]
+    last_kept = weights[-1]  # after the last full epoch, i.e. before the offending step
+    assert all(np.array_equal(last_kept[name], array) for name, array in model.state_dict().items())
+
+
+def test_a_network_that_learned_nothing_stops_after_the_epoch_with_the_chance_level():
+    x, y = blobs(90)
+    model = small_model()
+    nn.init.constant_(model[0].bias, -1e3)  # every hidden ReLU dead: one answer for every input
+    loader, dev = DataLoader(x[:60], y[:60], batch_size=20), (x[60:], y[60:])
+    with pytest.raises(DivergenceError, match=r"dev accuracy after epoch 1 is .*no better than always answering"):
+        fit(model, Adam(model.parameters()), loader, 5, dev=dev, stop_at_chance=True)
+    history = fit(model, Adam(model.parameters()), loader, 2, dev=dev)  # off by default: random labels are legal
+    assert history.dev_accuracy[-1] <= np.bincount(y[60:]).max() / 30  # one class for every row
+
+
+def test_an_interrupted_run_continues_mid_epoch_bit_for_bit():
+    x, y = blobs(90)
+
+    def run(stop_after=None, **resume):
+        nn.init.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+        optimizer = Adam(model.parameters(), lr=0.01)
+        steps = iter(range(10**6))
+        stop = None if stop_after is None else (lambda: next(steps) == stop_after)
+        loader = DataLoader(x[:60], y[:60], batch_size=25, shuffle=True, seed=1)
+        return model, optimizer, loader, stop
+
+    model, optimizer, loader, _ = run()
+    whole = fit(model, optimizer, loader, 4, dev=(x[60:], y[60:]))
+
+    model_b, optimizer_b, loader_b, stop = run(stop_after=7)  # 3 batches an epoch: stops inside epoch 3
+    with pytest.raises(TrainingInterruptedError) as interrupted:
+        fit(model_b, optimizer_b, loader_b, 4, dev=(x[60:], y[60:]), should_stop=stop)
+    state = interrupted.value
+    assert (state.epoch, state.step, state.within.batches) == (2, 7, 1)
+    resumed = fit(
+        model_b,
+        optimizer_b,
+        DataLoader(x[:60], y[:60], batch_size=25, shuffle=True, seed=1),
+        4,
+        dev=(x[60:], y[60:]),
+        start_epoch=state.epoch,
+        history=state.history,
+        within_epoch=state.within,
+    )
+    for (name, a), (_, b) in zip(model.named_parameters(), model_b.named_parameters(), strict=True):
+        assert a.data.tobytes() == b.data.tobytes(), name
+    for name in ("step", "loss", "epoch", "train_accuracy", "dev_loss", "dev_accuracy", "lr"):
+        assert getattr(resumed, name) == getattr(whole, name), name
+    with pytest.raises(ValueError, match=r"within_epoch\.batches is 4, but an epoch has 3"):
+        fit(model_b, optimizer_b, loader_b, 5, start_epoch=4, within_epoch=EpochProgress(batches=4))
+
+
+def test_the_recorded_seconds_add_up_to_every_epoch_even_between_evaluations(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr("tinygrad_mnist.train.time.perf_counter", lambda: clock[0])
+
+    def loss_taking_a_second(logits, target):
+        clock[0] += 1.0
+        return nn.functional.cross_entropy(logits, target)
+
+    x, y = blobs(30)
+    model = small_model()
+    loader = DataLoader(x, y, batch_size=15)  # 2 steps an epoch
+    history = fit(model, SGD(model.parameters(), lr=0.1), loader, 7, eval_every=3, loss_fn=loss_taking_a_second)
+    assert history.epoch == [3, 6, 7] and history.seconds == [6.0, 6.0, 2.0]
 
 
 def test_progress_bar_is_off_when_stderr_is_not_a_terminal_and_on_when_asked(capsys):

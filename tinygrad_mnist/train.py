@@ -8,6 +8,8 @@ optimizer and batch size), ``evaluate`` and ``predict``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import math
 import sys
 import time
@@ -35,8 +37,9 @@ class History:
     ``step`` / ``loss``: the training loss every ``log_every`` steps, before that step's
     update (with full batches: the notebook's cost at iteration ``step``).
     ``epoch``: epochs completed at each evaluation, with ``train_accuracy`` (over that
-    epoch's batches, before each update), ``lr``, ``seconds`` (the epoch's wall time) and,
-    when a dev set was given, ``dev_loss`` / ``dev_accuracy`` after the epoch.
+    epoch's batches, before each update), ``lr``, ``seconds`` (the wall time of training
+    and evaluation since the previous evaluation, so their sum is the run's training
+    time) and, when a dev set was given, ``dev_loss`` / ``dev_accuracy`` after the epoch.
     """
 
     step: list[int] = field(default_factory=list)
@@ -56,6 +59,20 @@ class History:
         return cls(**{key: list(values) for key, values in data.items()})
 
 
+@dataclass
+class EpochProgress:
+    """How far into an epoch a run got: what ``fit`` needs to resume there bit for bit.
+
+    ``batches`` done in the epoch, the ``correct`` and ``seen`` counts behind its training
+    accuracy, and the ``seconds`` of training since the last evaluation.
+    """
+
+    batches: int = 0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+
+
 class Metrics(NamedTuple):
     """Mean loss and accuracy (a fraction in [0, 1]) over a data set."""
 
@@ -63,16 +80,41 @@ class Metrics(NamedTuple):
     accuracy: float
 
 
-class NonFiniteLossError(FloatingPointError):
+class DivergenceError(RuntimeError):
+    """Training stopped because it went wrong: the loss stopped being finite or rose far
+    above where it started, or the dev accuracy fell to chance.
+
+    ``problem`` says which, ``step`` and ``epoch`` (0-based) where, ``lr`` the learning
+    rate then; ``history`` holds what was recorded up to it. A stop at a step keeps the
+    weights from before that step.
+    """
+
+    def __init__(
+        self, message: str, *, step: int, epoch: int, loss: float, problem: str, lr: float, history: History
+    ) -> None:
+        super().__init__(message)
+        self.step, self.epoch, self.loss, self.problem, self.lr, self.history = step, epoch, loss, problem, lr, history
+
+
+class NonFiniteLossError(DivergenceError, FloatingPointError):
     """Training stopped because the loss (or a gradient) stopped being finite.
 
     The model keeps the weights from before the offending step; ``history`` holds
     what was recorded up to it.
     """
 
-    def __init__(self, message: str, step: int, loss: float, history: History) -> None:
-        super().__init__(message)
-        self.step, self.loss, self.history = step, loss, history
+
+class TrainingInterruptedError(Exception):
+    """``fit`` stopped between two steps because ``should_stop()`` said so (e.g. after Ctrl-C).
+
+    ``epoch`` epochs and ``step`` steps were completed, ``within`` is the progress into
+    the next epoch: save them with the model and optimizer, and pass them back to
+    ``fit`` (``start_epoch``, ``history``, ``within_epoch``) to continue bit for bit.
+    """
+
+    def __init__(self, epoch: int, step: int, within: EpochProgress, history: History) -> None:
+        super().__init__(f"training interrupted after step {step} (epoch {epoch + 1}, batch {within.batches})")
+        self.epoch, self.step, self.within, self.history = epoch, step, within, history
 
 
 def _class_ids(target: np.ndarray) -> np.ndarray:
@@ -91,16 +133,27 @@ def _first_non_finite_gradient(model: Module) -> str | None:
     return None
 
 
-def _stop(step: int, epoch: int, loss: float, problem: str, optimizer: Optimizer, history: History) -> NoReturn:
+def _stop(
+    step: int, epoch: int, loss: float, problem: str, optimizer: Optimizer, history: History, *, finite: bool = False
+) -> NoReturn:
     lr = optimizer.param_groups[0]["lr"]
-    raise NonFiniteLossError(
+    kind = DivergenceError if finite else NonFiniteLossError
+    raise kind(
         f"training stopped at step {step} (epoch {epoch + 1}): {problem}. The model keeps the weights from "
         f"before this step. Try normalising the inputs (e.g. pixels / 255), a lower learning rate "
         f"(now {lr:g}), or float64 (model.to(np.float64))",
-        step,
-        loss,
-        history,
+        step=step,
+        epoch=epoch,
+        loss=loss,
+        problem=problem,
+        lr=lr,
+        history=history,
     )
+
+
+def _majority_share(target: np.ndarray) -> float:
+    """The accuracy of always answering the most common class: what a network that learned nothing scores."""
+    return float(np.bincount(_class_ids(target)).max() / len(target))
 
 
 def fit(
@@ -116,19 +169,29 @@ def fit(
     eval_every: int = 1,
     start_epoch: int = 0,
     history: History | None = None,
+    within_epoch: EpochProgress | None = None,
+    max_loss_ratio: float | None = 1000.0,
+    stop_at_chance: bool = False,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, History], Any] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> History:
     """Train ``model`` until ``epochs`` epochs are done and return the ``History``.
 
     Each step: forward, loss, backward, ``optimizer.step()``. A non-finite loss or
-    gradient raises ``NonFiniteLossError`` before the step is applied. After each
-    epoch ``scheduler.step()`` runs; every ``eval_every`` epochs (and after the last)
-    the accuracies are recorded; then ``on_epoch_end(epochs_done, history)`` runs
-    (e.g. to save a checkpoint). To resume, pass ``start_epoch`` and the ``history`` so
-    far, with model, optimizer and scheduler restored: the run continues bit for bit.
-    The progress bar (tqdm, on stderr) shows when ``progress`` is True, or is None
-    and stderr is a terminal.
+    gradient raises ``NonFiniteLossError`` before the step is applied; a loss above
+    ``max_loss_ratio`` times the run's first one raises ``DivergenceError`` likewise
+    (None: no limit). After each epoch ``scheduler.step()`` runs; every ``eval_every``
+    epochs (and after the last) the accuracies are recorded, and with ``stop_at_chance``
+    a dev accuracy no better than always answering the most common dev class raises
+    ``DivergenceError``; then ``on_epoch_end(epochs_done, history)`` runs (e.g. to save a
+    checkpoint). Before each step ``should_stop()`` (if given) is asked; when it says
+    True, ``TrainingInterruptedError`` is raised with everything needed to continue.
+
+    To resume, pass ``start_epoch`` and the ``history`` so far (and ``within_epoch`` when
+    stopped inside an epoch), with model, optimizer and scheduler restored: the run
+    continues bit for bit. The progress bar (tqdm, on stderr) shows when ``progress`` is
+    True, or is None and stderr is a terminal.
     """
     if log_every < 1 or eval_every < 1:
         raise ValueError(f"fit: log_every and eval_every must be >= 1, got {log_every} and {eval_every}")
@@ -139,27 +202,41 @@ def fit(
             "so no batches; lower batch_size or set drop_last=False"
         )
     history = History() if history is None else history
-    step = start_epoch * steps_per_epoch
+    resumed = within_epoch or EpochProgress()
+    if not 0 <= resumed.batches <= steps_per_epoch:
+        raise ValueError(f"fit: within_epoch.batches is {resumed.batches}, but an epoch has {steps_per_epoch}")
+    step = start_epoch * steps_per_epoch + resumed.batches
+    first_loss = history.loss[0] if history.loss else None
+    chance = None if dev is None or not stop_at_chance else _majority_share(np.asarray(dev[1]))
+    elapsed = resumed.seconds  # training time since the last evaluation
     model.train()
     with tqdm(total=epochs * steps_per_epoch, initial=step, unit="step", disable=not _show_progress(progress)) as bar:
         for epoch in range(start_epoch, epochs):
-            started = time.perf_counter()
+            now = EpochProgress() if epoch > start_epoch else dataclasses.replace(resumed)
+            clock = time.perf_counter()
             loader.set_epoch(epoch)
-            correct = seen = 0
-            for x, y in loader:
+            for x, y in itertools.islice(loader, now.batches, None):
+                if should_stop is not None and should_stop():
+                    now.seconds = elapsed + time.perf_counter() - clock
+                    raise TrainingInterruptedError(epoch, step, now, history)
                 logits = model(x)
                 loss = loss_fn(logits, y)
                 loss_value = float(loss.data)
                 if not math.isfinite(loss_value):
                     _stop(step, epoch, loss_value, f"the loss is {loss_value}", optimizer, history)
+                first_loss = loss_value if first_loss is None else first_loss
+                if max_loss_ratio is not None and 0 < first_loss * max_loss_ratio < loss_value:
+                    problem = f"the loss is {loss_value:.4g}, over {max_loss_ratio:g} times its start {first_loss:.4g}"
+                    _stop(step, epoch, loss_value, problem, optimizer, history, finite=True)
                 optimizer.zero_grad()
                 loss.backward()
                 if (name := _first_non_finite_gradient(model)) is not None:
                     problem = f"the loss is {loss_value:g} but the gradient of {name} is not finite"
                     _stop(step, epoch, loss_value, problem, optimizer, history)
                 optimizer.step()
-                correct += _correct(logits.data, y.data)
-                seen += len(y)
+                now.batches += 1
+                now.correct += _correct(logits.data, y.data)
+                now.seen += len(y)
                 if step % log_every == 0:
                     history.step.append(step)
                     history.loss.append(loss_value)
@@ -171,14 +248,32 @@ def fit(
                 scheduler.step()
             if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
                 history.epoch.append(epoch + 1)
-                history.train_accuracy.append(correct / seen)
+                history.train_accuracy.append(now.correct / now.seen)
                 history.lr.append(lr)
                 if dev is not None:
                     dev_metrics = evaluate(model, *dev, loss_fn=loss_fn)
                     history.dev_loss.append(dev_metrics.loss)
                     history.dev_accuracy.append(dev_metrics.accuracy)
-                    bar.set_postfix(loss=f"{loss_value:.4f}", dev_acc=f"{dev_metrics.accuracy:.4f}")
-                history.seconds.append(time.perf_counter() - started)
+                    bar.set_postfix(loss=f"{history.loss[-1]:.4f}", dev_acc=f"{dev_metrics.accuracy:.4f}")
+                history.seconds.append(elapsed + time.perf_counter() - clock)
+                elapsed = 0.0
+                if chance is not None and history.dev_accuracy[-1] <= chance:
+                    problem = (
+                        f"the dev accuracy after epoch {epoch + 1} is {history.dev_accuracy[-1]:.2%}, no better than "
+                        f"always answering the most common class ({chance:.2%}): the network learned nothing"
+                    )
+                    raise DivergenceError(
+                        f"training stopped after epoch {epoch + 1}: {problem}. Try a lower learning rate "
+                        f"(now {lr:g}), normalised inputs (e.g. pixels / 255) or another initialisation",
+                        step=step,
+                        epoch=epoch,
+                        loss=history.loss[-1],
+                        problem=problem,
+                        lr=lr,
+                        history=history,
+                    )
+            else:
+                elapsed += time.perf_counter() - clock
             if on_epoch_end is not None:
                 on_epoch_end(epoch + 1, history)
     return history
