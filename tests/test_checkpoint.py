@@ -2,7 +2,9 @@
 
 import json
 import os
+import re
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -197,13 +199,15 @@ def test_bad_files_get_one_clear_message_naming_them(tmp_path):
 
     good = save_checkpoint(tmp_path / "good.safetensors", build())
     metadata = header(good)["__metadata__"]
+    del metadata["sha256"]  # crafted files: without the checksum each check below is reached
     tensors = load_file(good)
 
     wrong_shape = tmp_path / "wrong_shape.safetensors"
     config = json.loads(metadata["architecture"])
     config["layers"][1]["out_features"] = 17
     save_file(tensors, wrong_shape, metadata={**metadata, "architecture": json.dumps(config)})
-    with pytest.raises(CheckpointError, match=r"(?s)wrong_shape.safetensors.*shape mismatch for 1.weight"):
+    expected = r"wrong_shape.safetensors.*asks for 1.weight of shape \(17, 20\).*holds \(16, 20\)"
+    with pytest.raises(CheckpointError, match=expected):
         load_checkpoint(wrong_shape)
 
     tampered = tmp_path / "tampered.safetensors"
@@ -230,3 +234,108 @@ def test_saving_refuses_what_it_cannot_describe(tmp_path):
     with pytest.raises(TypeError, match="cannot be stored as JSON"):
         save_checkpoint(tmp_path / "m.safetensors", build(), preprocessing={"scale": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_flipped_bit_anywhere_in_the_tensor_data_is_caught_by_the_checksum(tmp_path):
+    model = build()
+    optimizer = Adam(model.parameters())
+    x, y = digits_like()
+    fit(model, optimizer, DataLoader(x, y, batch_size=32), 1)
+    path = save_checkpoint(tmp_path / "m.safetensors", model, optimizer=optimizer)
+    raw = bytearray(path.read_bytes())
+    data_start = 8 + struct.unpack("<Q", raw[:8])[0]
+    for position in np.random.default_rng(0).integers(data_start, len(raw), 5):
+        flipped = bytearray(raw)
+        flipped[position] ^= 1 << int(position % 8)
+        damaged = tmp_path / "damaged.safetensors"
+        damaged.write_bytes(flipped)
+        with pytest.raises(CheckpointError, match=r"damaged\.safetensors: its contents do not match the SHA-256"):
+            load_checkpoint(damaged)
+
+
+def crafted(path, tensors, metadata):
+    """A safetensors file written by hand: any dtype name, any header, zero-filled data."""
+    entries, offset = {}, 0
+    for name, (dtype, shape, itemsize) in tensors.items():
+        size = int(np.prod(shape)) * itemsize
+        entries[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    head = json.dumps({"__metadata__": metadata, **entries}).encode()
+    head += b" " * (-len(head) % 8)
+    path.write_bytes(struct.pack("<Q", len(head)) + head + bytes(offset))
+    return path
+
+
+def our_metadata(architecture):
+    return {"format": "tinygrad_mnist.checkpoint.v1", "architecture": json.dumps(architecture)}
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [{"type": "Linear", "in_features": 784, "out_features": 784, "bias": True}] * 300,  # 300 x 2.4 MB
+        [{"type": "Linear", "in_features": 200_000, "out_features": 200_000, "bias": True}],  # 149 GiB
+        [{"type": "Conv2d", "in_channels": 9999, "out_channels": 9999, "kernel_size": [99, 99]}],
+    ],
+)
+def test_a_small_file_asking_for_a_huge_model_is_refused_before_anything_is_allocated(tmp_path, layers):
+    path = crafted(
+        tmp_path / "huge.safetensors",
+        {"0.weight": ("F32", (10, 4), 4), "0.bias": ("F32", (10,), 4)},
+        our_metadata({"type": "Sequential", "layers": layers}),
+    )
+    tracemalloc.start()
+    with pytest.raises(CheckpointError, match=r"huge\.safetensors: its architecture asks for 0\.weight of shape"):
+        load_checkpoint(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20  # under 1 MiB: not one layer was built
+
+
+def test_the_format_is_checked_before_any_tensor_is_read(tmp_path):
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"big": np.ones((1 << 22,), dtype=np.float32)}, foreign)  # 16 MiB of someone else's tensor
+    tracemalloc.start()
+    with pytest.raises(CheckpointError, match=r"foreign\.safetensors is a safetensors file without"):
+        load_checkpoint(foreign)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+@pytest.mark.parametrize(("dtype", "itemsize"), [("BF16", 2), ("F16", 2), ("I64", 8)])
+def test_tensors_of_other_dtypes_are_refused_by_name(tmp_path, dtype, itemsize):
+    architecture = {"type": "Sequential", "layers": [{"type": "Linear", "in_features": 2, "out_features": 3}]}
+    path = crafted(
+        tmp_path / "half.safetensors",
+        {"0.weight": (dtype, (3, 2), itemsize), "0.bias": (dtype, (3,), itemsize)},
+        our_metadata(architecture),
+    )
+    with pytest.raises(CheckpointError, match=rf"half\.safetensors: tensor 0\.(weight|bias) is stored as {dtype}"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("preprocessing", [], "its 'preprocessing' metadata is a list, expected dict"),
+        ("history", [1, 2], "its 'history' metadata is a list, expected dict or null"),
+        ("history", {"loss": 3}, "history or epoch progress metadata does not fit"),
+        ("optimizer", ["Adam"], "its 'optimizer' metadata is a list"),
+        ("optimizer", {"type": "Adam", "param_groups": {}, "state": {}}, "lacks a type, param_groups or state"),
+        ("class_names", {"0": "zero"}, "its 'class_names' metadata is a dict"),
+        ("rng", ["PCG64"], "its 'rng' metadata is a list"),
+        ("step", [3], "its 'step' metadata is a list, expected int"),
+        ("epoch", -1, "its 'epoch' metadata is -1"),
+        ("architecture", [], "its 'architecture' metadata is a list"),
+        ("architecture", {"type": "Sequential", "layers": [[]]}, "layer 0 of the architecture is a list"),
+    ],
+)
+def test_crafted_metadata_of_the_wrong_kind_gets_one_message(tmp_path, key, value, expected):
+    good = save_checkpoint(tmp_path / "good.safetensors", build(), optimizer=Adam(build().parameters()))
+    metadata = header(good)["__metadata__"]
+    del metadata["sha256"]
+    crafted_file = tmp_path / "crafted.safetensors"
+    save_file(load_file(good), crafted_file, metadata={**metadata, key: json.dumps(value)})
+    with pytest.raises(CheckpointError, match=re.escape(expected)):
+        load_checkpoint(crafted_file)

@@ -4,16 +4,25 @@ One file holds the model's weights under their ``state_dict`` names (``0.weight`
 so ``safetensors.numpy.load_file`` feeds PyTorch's ``load_state_dict`` directly),
 optimizer arrays under ``optimizer.state.<index>.<name>``, and in its string
 metadata, as JSON: the architecture (``nn.module_to_config``), the preprocessing
-(e.g. ``{"pixel_scale": 1/255}``), the class names, the step and epoch, the
-optimizer's and scheduler's other state, the history and the random generators'
-states. Loading never runs code (no pickle). Writes are atomic (``files.atomic_write``):
-a crash mid-write leaves the previous file intact.
+(e.g. ``{"pixel_scale": 1/255}``), the class names, the step and epoch (and how far
+into the next epoch), the optimizer's and scheduler's other state, the history, the
+random generators' states, a summary of the training data, anything ``extra`` the
+caller keeps, and a SHA-256 of all of it (tensors and metadata) checked on load.
+
+Loading never runs code (no pickle), and checks what it can before it allocates: the
+format tag, every metadata field's type, each tensor's dtype, and the architecture's
+parameter shapes against the shapes the file's header declares (so a small file cannot
+ask for a huge model). Writes are atomic (``files.atomic_write``): a crash mid-write
+leaves the previous file intact.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +35,14 @@ from .lr_scheduler import LRScheduler
 from .nn.module import Module
 from .nn.registry import module_from_config, module_to_config
 from .optim import Optimizer
-from .train import History
+from .train import EpochProgress, History
 
 FORMAT = "tinygrad_mnist.checkpoint.v1"
 OPTIMIZER_PREFIX = "optimizer.state."
+CHECKSUM = "sha256"
+#: The tensor dtypes a checkpoint may hold (safetensors' names): NumPy has no bfloat16, and the
+#: engine computes in float32 or float64.
+DTYPES = {"F32": np.float32, "F64": np.float64}
 BIT_GENERATORS = {
     cls.__name__: cls
     for cls in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox, np.random.SFC64)
@@ -52,7 +65,12 @@ class Checkpoint:
         scheduler = StepLR(optimizer, step_size=10)
         optimizer.load_state_dict(ckpt.optimizer_state)
         scheduler.load_state_dict(ckpt.scheduler_state)
-        fit(ckpt.model, optimizer, loader, epochs, scheduler=scheduler, start_epoch=ckpt.epoch, history=ckpt.history)
+        fit(ckpt.model, optimizer, loader, epochs, scheduler=scheduler, start_epoch=ckpt.epoch, history=ckpt.history,
+            within_epoch=ckpt.within_epoch)
+
+    ``within_epoch`` is set when the run was saved inside an epoch (``fit``'s
+    ``TrainingInterruptedError``); ``dataset`` is what the saver said about the training
+    data (e.g. ``data.summarise``'s summary), ``extra`` whatever else it kept.
     """
 
     model: Module
@@ -65,6 +83,9 @@ class Checkpoint:
     scheduler_state: dict[str, Any] | None
     history: History | None
     metadata: dict[str, str]
+    within_epoch: EpochProgress | None = None
+    dataset: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
 
 
 def _json_value(value: Any) -> Any:
@@ -98,8 +119,15 @@ def save_checkpoint(
     history: History | None = None,
     preprocessing: dict[str, Any] | None = None,
     class_names: list[str] | None = None,
+    within_epoch: EpochProgress | None = None,
+    dataset: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Save the model (and optionally the training state) to ``path`` atomically; returns the path."""
+    """Save the model (and optionally the training state) to ``path`` atomically; returns the path.
+
+    ``within_epoch`` records a run stopped inside epoch ``epoch + 1``; ``dataset`` and
+    ``extra`` are JSON-able dicts kept as they are (what the data was, how the run was made).
+    """
     path = Path(path)
     tensors = {name: np.ascontiguousarray(array) for name, array in model.state_dict().items()}
     clash = [name for name in tensors if name.startswith(OPTIMIZER_PREFIX)]
@@ -131,6 +159,10 @@ def save_checkpoint(
         metadata["scheduler"] = _json({"type": type(scheduler).__name__, "state": scheduler.state_dict()})
     if history is not None:
         metadata["history"] = _json(history.to_dict())
+    for key, value in (("within_epoch", within_epoch and asdict(within_epoch)), ("dataset", dataset), ("extra", extra)):
+        if value is not None:
+            metadata[key] = _json(value)
+    metadata[CHECKSUM] = _checksum(tensors.items(), metadata)
     with atomic_write(path) as temporary:
         save_file(tensors, temporary, metadata=metadata)
     return path
@@ -156,45 +188,180 @@ def _optimizer_state(saved: dict[str, Any], tensors: dict[str, np.ndarray]) -> d
     return {"state": state, "param_groups": saved["param_groups"]}
 
 
+def _checksum(tensors: Iterable[tuple[str, np.ndarray]], metadata: dict[str, str]) -> str:
+    """SHA-256 over every tensor (name, dtype, shape and bytes, in name order) and every other metadata entry."""
+    digest = hashlib.sha256()
+    for name, array in sorted(tensors, key=lambda item: item[0]):
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    digest.update(json.dumps({k: v for k, v in metadata.items() if k != CHECKSUM}, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _field(path: Path, metadata: dict[str, str], key: str, kinds: tuple[type, ...], default: Any) -> Any:
+    """Metadata entry ``key`` parsed as JSON, refused unless it is one of ``kinds`` (or absent: ``default``)."""
+    if key not in metadata:
+        return default
+    try:
+        value = json.loads(metadata[key])
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path}: its {key!r} metadata is not valid JSON ({error})") from None
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        wanted = " or ".join("null" if kind is type(None) else kind.__name__ for kind in kinds)
+        raise CheckpointError(f"{path}: its {key!r} metadata is a {type(value).__name__}, expected {wanted}")
+    return value
+
+
+def _count(path: Path, metadata: dict[str, str], key: str) -> int:
+    value = _field(path, metadata, key, (int,), 0)
+    if value < 0:
+        raise CheckpointError(f"{path}: its {key!r} metadata is {value}, expected a count >= 0")
+    return value
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def parameter_shapes(config: dict[str, Any], prefix: str = "") -> dict[str, tuple[int, ...]]:
+    """The weights the architecture ``config`` will allocate, by ``state_dict`` name, worked out without
+    allocating them: for ``Sequential``, ``Linear`` and ``Conv2d`` (other layers are not counted).
+
+    This is what lets ``load_checkpoint`` refuse a small file whose architecture asks
+    for gigabytes before building anything.
+    """
+    kind = config.get("type")
+    if kind == "Sequential":
+        shapes: dict[str, tuple[int, ...]] = {}
+        for index, layer in enumerate(config.get("layers", [])):
+            if not isinstance(layer, dict):
+                raise ValueError(f"layer {prefix}{index} of the architecture is a {type(layer).__name__}, not a dict")
+            shapes |= parameter_shapes(layer, f"{prefix}{index}.")
+        return shapes
+    if kind == "Linear":
+        rows, columns = config["out_features"], config["in_features"]
+        weight: tuple[int, ...] = (rows, columns)
+    elif kind == "Conv2d":
+        rows = config["out_channels"]
+        weight = (rows, config["in_channels"], *_pair(config["kernel_size"]))
+    else:
+        return {}
+    if not all(isinstance(size, int) and not isinstance(size, bool) for size in weight):
+        raise ValueError(f"{prefix}weight of the architecture has sizes {weight}, not whole numbers")
+    return {f"{prefix}weight": weight, **({f"{prefix}bias": (rows,)} if config.get("bias", True) else {})}
+
+
+def _check_shapes(path: Path, architecture: dict[str, Any], stored: dict[str, tuple[int, ...]]) -> None:
+    """Refuse an architecture whose Linear and Conv2d weights are not exactly the tensors the file holds."""
+    try:
+        wanted = parameter_shapes(architecture)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: cannot rebuild the saved model: a malformed architecture ({error})") from None
+    for name, shape in wanted.items():
+        if stored.get(name) != shape:
+            size = f"{math.prod(shape):,} values"
+            held = "does not hold it" if name not in stored else f"holds {stored[name]}"
+            raise CheckpointError(
+                f"{path}: its architecture asks for {name} of shape {shape} ({size}), but the file {held}; "
+                "the file is damaged or was not written by save_checkpoint"
+            )
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Rebuild the model a checkpoint describes, load its weights, and return it with the saved state."""
+    """Rebuild the model a checkpoint describes, load its weights, and return it with the saved state.
+
+    Everything that can be checked from the file's header is checked before any tensor is
+    read or any layer built; then the tensors are read and checked against the SHA-256.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}; save one with save_checkpoint(path, model)")
     try:
         with safe_open(str(path), framework="numpy") as file:
             metadata = file.metadata() or {}
-            tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118 - not a dict
+            if metadata.get("format") != FORMAT:
+                raise CheckpointError(
+                    f"{path} is a safetensors file without {FORMAT} metadata, so its architecture is unknown; "
+                    "build the model yourself and load the weights with "
+                    "model.load_state_dict(safetensors.numpy.load_file(path))"
+                )
+            stored = {}
+            for key in file.keys():  # noqa: SIM118 - not a dict
+                header = file.get_slice(key)
+                if header.get_dtype() not in DTYPES:
+                    raise CheckpointError(
+                        f"{path}: tensor {key} is stored as {header.get_dtype()}; checkpoints hold float32 or "
+                        "float64 (convert the weights, e.g. tensor.float() in PyTorch, and save them again)"
+                    )
+                stored[key] = tuple(header.get_shape())
+            architecture = _field(path, metadata, "architecture", (dict,), None)
+            if architecture is None:
+                raise CheckpointError(f"{path}: its metadata has no architecture, so the model cannot be rebuilt")
+            _check_shapes(path, architecture, stored)
+            state = _metadata(path, metadata)
+            tensors = {key: file.get_tensor(key) for key in stored}
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"{path} is not a readable safetensors file ({error})") from None
-    if metadata.get("format") != FORMAT:
+    if CHECKSUM in metadata and _checksum(tensors.items(), metadata) != metadata[CHECKSUM]:
         raise CheckpointError(
-            f"{path} is a safetensors file without {FORMAT} metadata, so its architecture is unknown; "
-            "build the model yourself and load the weights with "
-            "model.load_state_dict(safetensors.numpy.load_file(path))"
+            f"{path}: its contents do not match the SHA-256 it was saved with, so some bytes changed after "
+            "saving (a damaged disk or copy); use another copy, or the run's previous checkpoint"
         )
+    weights = {key: value for key, value in tensors.items() if not key.startswith(OPTIMIZER_PREFIX)}
+    optimizer_arrays = {key: value for key, value in tensors.items() if key.startswith(OPTIMIZER_PREFIX)}
     try:
-        model = module_from_config(json.loads(metadata["architecture"]))
-        weights = {key: value for key, value in tensors.items() if not key.startswith(OPTIMIZER_PREFIX)}
+        model = module_from_config(architecture)
         if weights:
             model.to(next(iter(weights.values())).dtype)
         model.load_state_dict(weights)
-        _restore_generators(model, json.loads(metadata.get("rng", "{}")))
-        optimizer = json.loads(metadata.get("optimizer", "null"))
-        scheduler = json.loads(metadata.get("scheduler", "null"))
-        history = json.loads(metadata.get("history", "null"))
-        optimizer_arrays = {key: value for key, value in tensors.items() if key.startswith(OPTIMIZER_PREFIX)}
+        _restore_generators(model, state.pop("rng"))
+        optimizer = state.pop("optimizer")
         return Checkpoint(
             model=model,
-            step=int(metadata.get("step", 0)),
-            epoch=int(metadata.get("epoch", 0)),
-            preprocessing=json.loads(metadata.get("preprocessing", "{}")),
-            class_names=json.loads(metadata.get("class_names", "null")),
             optimizer_type=None if optimizer is None else optimizer["type"],
             optimizer_state=None if optimizer is None else _optimizer_state(optimizer, optimizer_arrays),
-            scheduler_state=None if scheduler is None else scheduler["state"],
-            history=None if history is None else History.from_dict(history),
             metadata=metadata,
+            **state,
         )
-    except (KeyError, ValueError, TypeError, RuntimeError) as error:
+    except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as error:
         raise CheckpointError(f"{path}: cannot rebuild the saved model: {error}") from None
+
+
+def _metadata(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
+    """Every metadata entry but the architecture, parsed and type-checked, as ``Checkpoint`` fields."""
+    optimizer = _field(path, metadata, "optimizer", (dict, type(None)), None)
+    if optimizer is not None and not (
+        isinstance(optimizer.get("type"), str)
+        and isinstance(optimizer.get("param_groups"), list)
+        and all(isinstance(group, dict) for group in optimizer["param_groups"])
+        and isinstance(optimizer.get("state"), dict)
+        and all(isinstance(entry, dict) for entry in optimizer["state"].values())
+    ):
+        raise CheckpointError(f"{path}: its 'optimizer' metadata lacks a type, param_groups or state of the right kind")
+    scheduler = _field(path, metadata, "scheduler", (dict, type(None)), None)
+    if scheduler is not None and not isinstance(scheduler.get("state"), dict):
+        raise CheckpointError(f"{path}: its 'scheduler' metadata has no state dict")
+    history = _field(path, metadata, "history", (dict, type(None)), None)
+    within = _field(path, metadata, "within_epoch", (dict, type(None)), None)
+    class_names = _field(path, metadata, "class_names", (list, type(None)), None)
+    if class_names is not None and not all(isinstance(name, str) for name in class_names):
+        raise CheckpointError(f"{path}: its 'class_names' metadata is not a list of strings")
+    rng = _field(path, metadata, "rng", (dict,), {})
+    if not all(isinstance(state, dict) for state in rng.values()):
+        raise CheckpointError(f"{path}: its 'rng' metadata is not a dict of generator states")
+    try:
+        return {
+            "step": _count(path, metadata, "step"),
+            "epoch": _count(path, metadata, "epoch"),
+            "preprocessing": _field(path, metadata, "preprocessing", (dict,), {}),
+            "class_names": class_names,
+            "optimizer": optimizer,
+            "scheduler_state": None if scheduler is None else scheduler["state"],
+            "history": None if history is None else History.from_dict(history),
+            "within_epoch": None if within is None else EpochProgress(**within),
+            "dataset": _field(path, metadata, "dataset", (dict, type(None)), None),
+            "extra": _field(path, metadata, "extra", (dict, type(None)), None),
+            "rng": rng,
+        }
+    except TypeError as error:  # History or EpochProgress given fields they do not have, or values not lists
+        raise CheckpointError(f"{path}: its history or epoch progress metadata does not fit ({error})") from None
