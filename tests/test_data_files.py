@@ -28,10 +28,10 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     path = tmp_path / "locked"
     path.write_bytes(b"x")
 
-    def refuse(self: Path) -> bytes:
+    def refuse(self: Path, *args: object) -> bytes:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     with pytest.raises(DataError, match=r"locked: cannot be read \(Permission denied\)"):
         read_bytes(path, fix="")
 
@@ -57,3 +57,34 @@ def test_atomic_write_makes_folders_and_ordinary_permissions(tmp_path: Path) -> 
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_gzip_bomb_stops_at_the_limit_without_expanding_it_all(tmp_path: Path) -> None:
+    import tracemalloc
+
+    bomb = tmp_path / "train.csv.gz"
+    bomb.write_bytes(gzip.compress(bytes(64 << 20), 9))  # 64 KB that expand to 64 MiB
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"train\.csv\.gz: expands to more than 1 MiB.*--max-data-mb"):
+        read_bytes(bomb, fix="", max_bytes=1 << 20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20  # about the limit, not the 64 MiB the file expands to
+    assert len(read_bytes(bomb, fix="", max_bytes=64 << 20)) == 64 << 20  # a higher limit takes it
+    lying = tmp_path / "lying.gz"  # its trailer says 4 bytes: the limit holds while it expands
+    lying.write_bytes(bomb.read_bytes()[:-4] + (4).to_bytes(4, "little"))
+    with pytest.raises(DataError, match=r"lying\.gz: expands to more than 1 MiB"):
+        read_bytes(lying, fix="", max_bytes=1 << 20)
+
+
+def test_a_plain_file_over_the_limit_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "big.csv").write_bytes(b"x" * 1001)
+    with pytest.raises(DataError, match=r"big\.csv: is larger than 0\.000953674 MiB"):
+        read_bytes(tmp_path / "big.csv", fix="", max_bytes=1000)
+    assert read_bytes(tmp_path / "big.csv", fix="", max_bytes=1001) == b"x" * 1001
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_a_device_is_refused_before_reading_from_it() -> None:
+    with pytest.raises(DataError, match=r"^/dev/zero: is a device or socket, not a data file"):
+        read_bytes("/dev/zero", fix="")

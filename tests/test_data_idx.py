@@ -174,3 +174,16 @@ def test_every_truncation_raises_data_error(tmp_path_factory: pytest.TempPathFac
     cut = data.draw(st.integers(0, len(whole) - 1), label="cut")
     with pytest.raises(DataError):
         load_idx_images(write(tmp_path_factory.mktemp("cut") / "cut-idx3-ubyte", whole[:cut]))
+
+
+@pytest.mark.parametrize(("shape", "expected"), [((0, 28, 28), "0 images of 28x28"), ((5, 28, 0), "5 images of 28x0")])
+def test_images_files_with_nothing_in_them_name_the_file(tmp_path: Path, shape: tuple[int, ...], expected: str) -> None:
+    path = write(tmp_path / "train-images-idx3-ubyte", idx_bytes(np.zeros(shape, np.uint8)))
+    with pytest.raises(DataError, match=rf"train-images-idx3-ubyte: holds {expected} pixels: nothing to use"):
+        load_idx_images(path)
+
+
+def test_a_labels_file_with_no_labels_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.zeros(0, np.uint8)))
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte: holds 0 labels: nothing to use"):
+        load_idx_labels(path)

@@ -348,3 +348,23 @@ def test_bad_predictions_leave_the_previous_submission_untouched(tmp_path: Path,
         write_kaggle_submission(predictions, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]
+
+
+def test_a_first_row_of_a_million_values_is_refused_before_parsing(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = write(tmp_path / "train.csv", csv_text([["1"] * 1_000_000, *table(3).tolist()]))  # 2 MB in one row
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"train\.csv, row 1 \(line 2\): has 1000000 values, expected 785"):
+        load_kaggle_train(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 << 20  # pandas made a million columns of it: 370 MB
+
+
+def test_blank_lines_before_the_first_row_are_skipped_by_the_width_check(tmp_path: Path) -> None:
+    rows = table(2)
+    path = write(tmp_path / "train.csv", TRAIN_HEADER + "\n\n  \n" + csv_text(rows, header="").lstrip("\n"))
+    images, labels = load_kaggle_train(path)
+    np.testing.assert_array_equal(labels, rows[:, 0])
+    np.testing.assert_array_equal(images, rows[:, 1:])

@@ -13,8 +13,9 @@ from .files import read_bytes
 from .idx import idx_split_files, load_idx, load_idx_folder, load_idx_images, load_idx_labels, read_idx
 from .kaggle import load_kaggle_csv, load_kaggle_test, load_kaggle_train, write_kaggle_submission
 from .loader import DataLoader
-from .source import DataSource, find_data
+from .source import DataSource, data_files, find_data
 from .splits import Split, random_dev_split, sequential_split
+from .summary import compare_summaries, summarise
 from .transforms import PIXEL_SCALINGS, as_image_batch, one_hot, scale_pixels
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "DataSource",
     "Split",
     "as_image_batch",
+    "compare_summaries",
+    "data_files",
     "default_cache_dir",
     "download",
     "fetch",
@@ -44,5 +47,6 @@ __all__ = [
     "scale_pixels",
     "sequential_split",
     "sha256_of",
+    "summarise",
     "write_kaggle_submission",
 ]
