@@ -110,5 +110,5 @@ def test_a_diverging_run_exits_1_and_keeps_the_previous_checkpoint(trained, mnis
             "--dtype", "float32", "--iterations", "5", "--out", str(out), "--quiet"]  # fmt: skip
     assert main(argv) == 1
     message = capsys.readouterr().err
-    assert "training stopped at step" in message and "lower learning rate" in message
+    assert "training stopped at step" in message and "a lower --lr (now 1e+38)" in message
     assert (out / "model.safetensors").read_bytes() == previous

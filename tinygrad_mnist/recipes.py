@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import nn, optim
-from .data import Split, random_dev_split, scale_pixels, sequential_split
+from .data import PIXEL_SCALINGS, Split, random_dev_split, scale_pixels, sequential_split
 
 #: The layer sizes each architecture gets unless told otherwise. For "mlp": the input size,
 #: hidden sizes and classes. For "cnn": the input channels, one 3x3 conv -> ReLU -> 2x2
@@ -182,9 +182,27 @@ def split_data(recipe: Recipe, images: np.ndarray, labels: np.ndarray) -> Split:
     return sequential_split(images, labels, len(images) - recipe.dev_size, recipe.dev_size)
 
 
+def check_preprocessing(preprocessing: Any) -> None:
+    """Raise ``ValueError`` saying what is missing or wrong unless ``preprocessing`` is what
+    ``Recipe.preprocessing()`` makes: a pixel scaling, a float dtype and an input shape."""
+    needed = {"pixel_scaling", "dtype", "input_shape"}
+    missing = sorted(needed - preprocessing.keys()) if isinstance(preprocessing, dict) else sorted(needed)
+    if missing:
+        raise ValueError(f"its preprocessing does not say how to prepare the model's inputs (no {', '.join(missing)})")
+    shape = preprocessing["input_shape"]
+    if preprocessing["pixel_scaling"] not in PIXEL_SCALINGS:
+        scaling = preprocessing["pixel_scaling"]
+        raise ValueError(f"its pixel scaling {scaling!r} is not one of {', '.join(PIXEL_SCALINGS)}")
+    if preprocessing["dtype"] not in ("float32", "float64"):
+        raise ValueError(f"its input dtype {preprocessing['dtype']!r} is not float32 or float64")
+    if not (isinstance(shape, list) and shape and all(isinstance(n, int) and n > 0 for n in shape)):
+        raise ValueError(f"its input shape {shape!r} is not a list of positive sizes")
+
+
 def prepare_inputs(images: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
     """Raw (m, 784) uint8 pixels as the model's input: scaled, typed and shaped as recorded,
     e.g. (m, 784) for the MLP, (m, 1, 28, 28) for the CNN."""
+    check_preprocessing(preprocessing)
     input_shape = tuple(preprocessing["input_shape"])
     if images.ndim != 2 or images.shape[1] != math.prod(input_shape):
         raise ValueError(

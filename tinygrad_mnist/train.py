@@ -156,6 +156,17 @@ def _majority_share(target: np.ndarray) -> float:
     return float(np.bincount(_class_ids(target)).max() / len(target))
 
 
+#: The share of dev rows given one answer above which a network at chance level counts as dead.
+DEAD_SHARE = 0.95
+
+
+def _same_answer(model: Module, dev: tuple[np.ndarray, np.ndarray]) -> float:
+    """The share of dev rows given the model's most common answer, if it is over ``DEAD_SHARE``; else 0."""
+    classes = predict(model, dev[0])[0]
+    share = float(np.bincount(classes).max() / len(classes))
+    return share if share > DEAD_SHARE else 0.0
+
+
 def fit(
     model: Module,
     optimizer: Optimizer,
@@ -183,10 +194,11 @@ def fit(
     ``max_loss_ratio`` times the run's first one raises ``DivergenceError`` likewise
     (None: no limit). After each epoch ``scheduler.step()`` runs; every ``eval_every``
     epochs (and after the last) the accuracies are recorded, and with ``stop_at_chance``
-    a dev accuracy no better than always answering the most common dev class raises
-    ``DivergenceError``; then ``on_epoch_end(epochs_done, history)`` runs (e.g. to save a
-    checkpoint). Before each step ``should_stop()`` (if given) is asked; when it says
-    True, ``TrainingInterruptedError`` is raised with everything needed to continue.
+    a dev accuracy no better than always answering the most common dev class, with one
+    answer for over 95% of the dev rows (a dead network), raises ``DivergenceError``;
+    then ``on_epoch_end(epochs_done, history)`` runs (e.g. to save a checkpoint). Before
+    each step ``should_stop()`` (if given) is asked; when it says True,
+    ``TrainingInterruptedError`` is raised with everything needed to continue.
 
     To resume, pass ``start_epoch`` and the ``history`` so far (and ``within_epoch`` when
     stopped inside an epoch), with model, optimizer and scheduler restored: the run
@@ -257,10 +269,11 @@ def fit(
                     bar.set_postfix(loss=f"{history.loss[-1]:.4f}", dev_acc=f"{dev_metrics.accuracy:.4f}")
                 history.seconds.append(elapsed + time.perf_counter() - clock)
                 elapsed = 0.0
-                if chance is not None and history.dev_accuracy[-1] <= chance:
+                if chance is not None and history.dev_accuracy[-1] <= chance and (same := _same_answer(model, dev)):
                     problem = (
                         f"the dev accuracy after epoch {epoch + 1} is {history.dev_accuracy[-1]:.2%}, no better than "
-                        f"always answering the most common class ({chance:.2%}): the network learned nothing"
+                        f"always answering the most common class ({chance:.2%}), and {same:.0%} of the dev rows get "
+                        "the same answer: the network learned nothing"
                     )
                     raise DivergenceError(
                         f"training stopped after epoch {epoch + 1}: {problem}. Try a lower learning rate "
