@@ -9,7 +9,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
+import signal
 import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +22,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from tinygrad_mnist import nn
-from tinygrad_mnist.checkpoint import save_checkpoint
+from tinygrad_mnist.checkpoint import load_checkpoint, save_checkpoint
 from tinygrad_mnist.cli import main
 from tinygrad_mnist.data import load_kaggle_test, load_kaggle_train
 from tinygrad_mnist.data.kaggle import PIXEL_COLUMNS, TRAIN_COLUMNS
@@ -207,3 +212,196 @@ def test_a_run_folder_is_accepted_as_the_checkpoint_and_a_missing_one_says_how_t
     assert main(["evaluate", "--checkpoint", str(run), "--data", str(tiny)]) == 0
     assert "accuracy" in capsys.readouterr().out
     fails(["evaluate", "--checkpoint", str(run / "nothing")], capsys, "no checkpoint at", "tinygrad-mnist train --out")
+
+
+# ----- 3. runs saved as they go, and resumable bit for bit --------------------------------------
+
+
+def interrupt_at_step(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """Press Ctrl-C (a real SIGINT to this process) during optimizer step number ``step`` (1-based)."""
+    from tinygrad_mnist.optim import Adam
+
+    real_step, calls = Adam.step, []
+
+    def step_then_interrupt(self):
+        real_step(self)
+        calls.append(1)
+        if len(calls) == step:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Adam, "step", step_then_interrupt)
+
+
+def weights_and_state(folder: Path) -> dict[str, bytes]:
+    return {name: array.tobytes() for name, array in load_file(folder / "model.safetensors").items()}
+
+
+def history_without_time(folder: Path) -> dict[str, list]:
+    history = json.loads((folder / "history.json").read_text())
+    assert len(history.pop("seconds")) == len(history["epoch"])
+    return history
+
+
+@pytest.mark.parametrize("stop_at", [6, 4])  # inside epoch 2 (4 steps an epoch), and at the end of epoch 1
+def test_ctrl_c_saves_the_step_and_resume_ends_exactly_as_an_uninterrupted_run(
+    tiny, run, tmp_path, capsys, monkeypatch, stop_at
+):
+    out = tmp_path / "interrupted"
+    interrupt_at_step(monkeypatch, stop_at)
+    assert main(["train", "--data", str(tiny / "train.csv"), "--epochs", "2", *FAST, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert f"saved the run after step {stop_at}" in err and f"tinygrad-mnist train --resume {out}" in err
+    manifest = json.loads((out / "run.json").read_text())
+    assert (manifest["step"], manifest["finished"]) == (stop_at, False)
+    monkeypatch.undo()
+    (out / ".model.safetensors.0badf00d.part").write_bytes(b"left by a kill")
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert weights_and_state(out) == weights_and_state(run)  # weights and Adam's moments, bit for bit
+    assert history_without_time(out) == history_without_time(run)
+    assert not list(out.glob("*.part")) and not list(out.glob(".*.part"))
+
+
+def test_the_manifest_names_one_generation_by_sha256(run):
+    from tinygrad_mnist.data import sha256_of
+
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["finished"] and manifest["epoch"] == manifest["epochs"] == 2
+    assert set(manifest["files"]) == {"model.safetensors", "history.json", "cost.png", "accuracy.png"}
+    for name, digest in manifest["files"].items():
+        assert sha256_of(run / name) == digest, name
+
+
+def run_until_saved(argv: list[str], folder: Path) -> subprocess.Popen:
+    """Start the command line in a process of its own and wait until the run's first save is on disk."""
+    process = subprocess.Popen([sys.executable, "-m", "tinygrad_mnist.cli", *argv], stderr=subprocess.PIPE, text=True)
+    while not (folder / "run.json").exists():
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    return process
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGKILL])
+def test_a_real_process_interrupted_or_killed_resumes_to_the_same_weights(tiny, tmp_path, signal_number):
+    argv = ["--data", str(tiny / "train.csv"), *FAST, "--no-plots"]
+    endless = ["train", *argv, "--epochs", "100000", "--save-every", "1", "--out", str(tmp_path / "a")]
+    process = run_until_saved(endless, tmp_path / "a")
+    process.send_signal(signal_number)
+    _, err = process.communicate(timeout=120)
+    if signal_number == signal.SIGINT:
+        assert process.returncode == 130 and "Continue it with: tinygrad-mnist train --resume" in err
+    saved = load_checkpoint(tmp_path / "a" / "model.safetensors")  # a kill may land between two writes
+    epochs = str(saved.epoch + 2)
+    assert main(["train", "--resume", str(tmp_path / "a"), "--epochs", epochs, "--quiet"]) == 0
+    assert main(["train", *argv, "--epochs", epochs, "--out", str(tmp_path / "b")]) == 0
+    assert weights_and_state(tmp_path / "a") == weights_and_state(tmp_path / "b")
+
+
+def test_resume_keeps_the_recipe_and_refuses_to_change_it(run, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--resume", str(run), "--lr", "0.1"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: tinygrad-mnist train" in err and "--lr cannot change" in err
+    with pytest.raises(SystemExit):
+        main(["train", "--resume", str(run)])
+    assert "has finished its 2 epochs; give --epochs N" in capsys.readouterr().err
+
+
+def test_resume_can_extend_a_finished_run(tiny, run, tmp_path, capsys):
+    longer = tmp_path / "longer"
+    shutil.copytree(run, longer)
+    assert main(["train", "--resume", str(longer), "--epochs", "3", "--quiet"]) == 0
+    assert json.loads((longer / "history.json").read_text())["epoch"] == [1, 2, 3]
+
+
+def test_resume_refuses_other_data(tiny, run, tmp_path, capsys):
+    images, labels = load_kaggle_train(tiny / "train.csv")
+    other = write_csv(tmp_path / "train.csv", np.column_stack((labels, 255 - images)), TRAIN_COLUMNS)
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    fails(["train", "--resume", str(copy), "--epochs", "3", "--data", str(other)], capsys,
+          "is not the data this run trained on", "pass that data with --data")  # fmt: skip
+
+
+# ----- 4. no silently wrong results -----------------------------------------------------------------
+
+
+def test_a_checkpoint_with_one_nan_weight_is_refused(tiny, run, tmp_path, capsys):
+    tensors = load_file(run / "model.safetensors")
+    tensors["0.weight"][3, 5] = np.nan
+    metadata = header_metadata(run / "model.safetensors")
+    del metadata["sha256"]  # a file written that way, not a damaged one
+    save_file(tensors, tmp_path / "nan.safetensors", metadata=metadata)
+    out = tmp_path / "s.csv"
+    argv = ["predict", "--checkpoint", str(tmp_path / "nan.safetensors"), "--data", str(tiny), "--out", str(out)]
+    fails(argv, capsys, "weight 0.weight holds NaN or infinite values")
+    assert not out.exists()
+
+
+def test_predict_refuses_a_labelled_file_as_test(tiny, run, tmp_path, capsys):
+    argv = ["predict", "--checkpoint", str(run), "--test", str(tiny / "train.csv"), "--out", str(tmp_path / "s.csv")]
+    fails(argv, capsys, "train.csv", "has a 'label' column")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--lr", "1e6"], "over 1000 times its start"),  # was: loss 1.9e14, exit 0 and a checkpoint
+        (["--lr", "1", "--scale", "none"], "the network learned nothing"),  # was: a dead network at 9.8%, exit 0
+    ],
+)
+def test_a_diverging_or_dead_run_stops_with_the_flag_to_change(tiny, tmp_path, capsys, options, expected):
+    argv = ["train", "--data", str(tiny / "train.csv"), "--epochs", "5", *FAST, "--out", str(tmp_path), *options]
+    fails(argv, capsys, "training stopped at step", expected, "Try a lower --lr")
+
+
+def test_batch_size_full_is_honoured_by_every_recipe(tiny, tmp_path, capsys):
+    for recipe, length in [("modern", ["--epochs", "3"]), ("cnn", ["--iterations", "2"])]:
+        out = tmp_path / recipe
+        layers = ["--layers", "1,2,8,10"] if recipe == "cnn" else ["--layers", "784,16,10"]
+        argv = ["train", "--recipe", recipe, "--data", str(tiny / "train.csv"), *length, *layers, "--dev-size",
+                "100", "--batch-size", "full", "--no-plots", "--out", str(out)]  # fmt: skip
+        assert main(argv) == 0
+        assert "batch full" in capsys.readouterr().out
+        history = json.loads((out / "history.json").read_text())
+        assert history["step"] == list(range(int(length[1])))  # one step an epoch: the full batch
+
+
+def test_the_training_time_printed_is_the_sum_over_every_epoch(tiny, tmp_path, capsys):
+    argv = ["train", "--recipe", "notebook", "--data", str(tiny / "train.csv"), "--iterations", "25",
+            "--layers", "784,16,10", "--dev-size", "100", "--no-plots", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["epoch"] == [10, 20, 25]  # evaluated every 10 iterations and at the end
+    assert f"; {sum(history['seconds']):.1f} s training" in capsys.readouterr().out
+
+
+def test_a_checkpoint_used_on_another_kind_of_data_warns(tiny, run, tmp_path, fashion_dir, capsys):
+    from tinygrad_mnist.data import load_idx
+
+    images, labels = load_idx(fashion_dir / "t10k-images-idx3-ubyte.gz", fashion_dir / "t10k-labels-idx1-ubyte.gz")
+    write_csv(tmp_path / "train.csv", np.column_stack((labels[:300], images[:300])), TRAIN_COLUMNS)
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(tmp_path / "train.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: this data is not like the data" in err and "its mean pixel is" in err
+    assert "is not the data" in err and "its dev rows are other rows" in err
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(tiny)]) == 0
+    assert "warning" not in capsys.readouterr().err  # the very data it learned from: nothing to say
+
+
+# ----- 6. friction --------------------------------------------------------------------------------------
+
+
+def test_help_loads_neither_pandas_nor_matplotlib():
+    code = (
+        "import sys\nfrom tinygrad_mnist.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n"
+        "    pass\nprint(sorted({'pandas', 'matplotlib'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().endswith("[]") and "--resume RUN_DIR" in result.stdout
+    assert "modern    --arch mlp --layers 784,785,10 --optimizer adam --lr 0.001 --batch-size 128" in result.stdout
+
+
+def test_predict_writes_beside_the_checkpoint_by_default(tiny, run, capsys):
+    assert main(["predict", "--checkpoint", str(run), "--data", str(tiny), "--quiet"]) == 0
+    assert (run / "submission.csv").read_text().startswith("ImageId,Label\n1,")

@@ -366,7 +366,7 @@ def _stop_requests() -> Iterator[Callable[[], bool]]:
             signal.signal(number, handler)
 
 
-_RESUMABLE = {"data", "epochs", "iterations", "save_every", "history_format", "no_plots", "quiet"}
+_RESUMABLE = {"data", "max_data_mb", "epochs", "iterations", "save_every", "history_format", "no_plots", "quiet"}
 
 
 def _resumed(args: argparse.Namespace) -> tuple[Checkpoint, Recipe, str]:
@@ -374,7 +374,8 @@ def _resumed(args: argparse.Namespace) -> tuple[Checkpoint, Recipe, str]:
     given = [
         name
         for name, value in vars(args).items()
-        if name not in {*_RESUMABLE, "command", "command_parser", "resume", "out"} and value not in (None, False)
+        if name not in {*_RESUMABLE, "command", "command_parser", "resume", "out"}
+        and value != args.command_parser.get_default(name)
     ]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
@@ -414,10 +415,7 @@ def _stopped_message(error: DivergenceError, recipe: Recipe, run: RunFolder) -> 
         advice.append("--scale unit (pixels / 255)")
     if isinstance(error, NonFiniteLossError) and recipe.dtype == "float32":
         advice.append("--dtype float64")
-    if run.written:
-        kept = f"The last save, {run.checkpoint}, is intact (continue from it with --resume {run.folder})"
-    else:
-        kept = "Nothing of this run was saved"
+    kept = f"The last save, {run.checkpoint}, is intact" if run.written else "Nothing of this run was saved"
     where = f"step {error.step} (epoch {error.epoch + 1})"
     return f"training stopped at {where}: {error.problem}. {kept}. Try {', '.join(advice)}"
 
