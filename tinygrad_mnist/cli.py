@@ -259,9 +259,8 @@ def _fill_defaults(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace) -> dict[Path, str]:
     """Every file the command reads, with what it is: no output may land on one."""
     inputs = dict.fromkeys(data_files(args.data), "the data") if "data" in args else {}
-    for checkpoint in [getattr(args, "checkpoint", None), *(getattr(args, "diff", None) or [])]:
-        if checkpoint is not None:
-            inputs[checkpoint] = "the checkpoint"
+    if getattr(args, "checkpoint", None) is not None:  # graph --diff checks its own two (a usage error, exit 2)
+        inputs[args.checkpoint] = "the checkpoint itself"
     if getattr(args, "test", None) is not None:
         inputs[args.test] = "the test data"
     return inputs
