@@ -186,3 +186,37 @@ def test_plotting_never_imports_pyplot(tmp_path: Path) -> None:
     environment = {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}
     subprocess.run([sys.executable, "-c", script], check=True, env=environment, timeout=120)
     assert_png(tmp_path / "c.png")
+
+
+def test_a_long_noisy_cost_gets_a_log_axis_and_a_smoothed_curve(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    costs = 2.3 * np.exp(-np.arange(500) / 80) + 0.05 + 0.1 * rng.random(500)
+    figure = plot_cost(costs, tmp_path / "cost.png")
+    axes = figure.axes[0]
+    raw, smoothed = axes.get_lines()
+    assert axes.get_yscale() == "log" and smoothed.get_label() == "train, mean of 20"
+    np.testing.assert_allclose(smoothed.get_ydata()[0], costs[:20].mean())
+    tail = slice(-200, None)  # where the cost is flat and only noise is left
+    assert np.std(np.diff(smoothed.get_ydata()[tail])) < np.std(np.diff(raw.get_ydata()[tail])) / 5
+    assert plot_cost([1.0, 0.0], tmp_path / "zero.png").axes[0].get_yscale() == "linear"  # no log of 0
+
+
+def test_accuracy_is_in_percent_on_whole_epochs(tmp_path: Path) -> None:
+    figure = plot_accuracy([0.8, 0.9, 0.95], [0.7, 0.85, 0.9], tmp_path / "a.png", steps=[1, 2, 3], xlabel="epoch")
+    axes = figure.axes[0]
+    figure.canvas.draw()
+    assert all(float(tick).is_integer() for tick in axes.get_xticks())
+    percent = axes.yaxis.get_major_formatter()
+    assert percent.xmax == 1.0 and percent(0.9, 0) in ("90%", "90.0%")  # fractions, shown as percent
+
+
+def test_the_confusion_shading_leaves_out_the_diagonal_which_gets_its_own_strip(tmp_path: Path) -> None:
+    matrix = np.array([[90, 10, 0], [0, 50, 0], [1, 0, 9]])
+    figure = plot_confusion_matrix(matrix, tmp_path / "c.png")
+    shading = figure.axes[0].images[0].get_array()
+    assert shading.mask.diagonal().all() and not shading.mask[0, 1]
+    np.testing.assert_allclose(shading[0, 1], 0.1)  # row-normalised: 10 of the 100 true 0s
+    np.testing.assert_allclose(shading[2, 0], 0.1)
+    strip = next(axes for axes in figure.axes if axes.get_title() == "correct")
+    np.testing.assert_allclose(strip.images[0].get_array()[:, 0], [0.9, 1.0, 0.9])
+    assert [text.get_text() for text in strip.texts] == ["90%", "100%", "90%"]

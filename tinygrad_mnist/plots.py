@@ -1,8 +1,9 @@
 """Pictures of a training run and of its mistakes, written as PNG files; nothing opens a window.
 
-The notebook's two figures (cost per iteration, train vs dev accuracy), a grid of
-digits with their labels and predictions (the notebook's ``plot_digit``, for many),
-the confusion matrix, and the digits the model got wrong most confidently. Figures
+The notebook's two figures (cost per iteration on a log axis with a smoothed curve,
+train vs dev accuracy in percent), a grid of digits with their labels and predictions
+(the notebook's ``plot_digit``, for many), the confusion matrix shaded by its mistakes,
+and the digits the model got wrong most confidently. Figures
 are plain ``matplotlib.figure.Figure`` objects (no pyplot, so no global state and
 no GUI backend) saved atomically. Each function writes its PNG and returns the
 figure, so a test or a notebook can look inside. Inputs are plain lists and arrays.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 from numpy.typing import ArrayLike
 
 from .files import atomic_write
@@ -31,17 +33,30 @@ def plot_cost(
     dev_costs: ArrayLike | None = None,
     title: str = "Cost per iteration",
     xlabel: str = "iteration",
+    smooth: int | None = None,
 ) -> Figure:
-    """Training cost (and dev cost, if given) against the iteration it was recorded at."""
+    """Training cost (and dev cost, if given) against the iteration it was recorded at.
+
+    The axis is logarithmic when every cost is positive: a falling cost keeps falling
+    visibly long after a linear axis shows it flat. Mini-batch costs are noisy, so a
+    trailing mean over ``smooth`` values (default: a 25th of them) is drawn over the
+    faint raw curve.
+    """
     costs = np.asarray(costs, dtype=np.float64)
     x = _steps(steps, len(costs))
+    window = max(1, len(costs) // 25) if smooth is None else smooth
     figure = Figure(figsize=(5, 4), layout="constrained")
     axes = figure.subplots()
-    axes.plot(x, costs, label="train")
+    axes.plot(x, costs, label="train", color="tab:blue", alpha=0.35 if window > 1 else 1.0, linewidth=0.8)
     if dev_costs is not None:
-        axes.plot(x, _same_length(dev_costs, len(costs), "dev costs"), label="dev")
-        axes.legend()
+        axes.plot(x, _same_length(dev_costs, len(costs), "dev costs"), label="dev", color="tab:orange")
+    if 1 < window <= len(costs):
+        mean = np.convolve(costs, np.ones(window) / window, mode="valid")
+        axes.plot(x[window - 1 :], mean, label=f"train, mean of {window}", color="tab:blue")
+    if len(costs) and np.all(costs > 0):
+        axes.set_yscale("log")
     axes.set(xlabel=xlabel, ylabel="cost", title=title)
+    axes.legend()
     return _save(figure, path)
 
 
@@ -55,7 +70,7 @@ def plot_accuracy(
     xlabel: str = "iteration",
 ) -> Figure:
     """Train and dev accuracy against the iteration (or epoch: ``xlabel``) they were measured at:
-    the gap shows overfitting."""
+    the gap shows overfitting. Accuracies are fractions, shown as percentages; ticks are whole steps."""
     train_accuracy = np.asarray(train_accuracy, dtype=np.float64)
     dev_accuracy = _same_length(dev_accuracy, len(train_accuracy), "dev accuracies")
     x = _steps(steps, len(train_accuracy))
@@ -64,6 +79,8 @@ def plot_accuracy(
     axes.plot(x, train_accuracy, label="train")
     axes.plot(x, dev_accuracy, label="dev")
     axes.set(xlabel=xlabel, ylabel="accuracy", title=title)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.legend()
     return _save(figure, path)
 
@@ -99,21 +116,36 @@ def plot_digits(
 def plot_confusion_matrix(
     matrix: ArrayLike, path: str | Path, *, title: str = "Confusion matrix (rows: true, columns: predicted)"
 ) -> Figure:
-    """A square matrix ``matrix[true, predicted]`` of counts (or rates), shaded and annotated with each value."""
+    """A square matrix ``matrix[true, predicted]`` of counts (or rates), each cell annotated with its value.
+
+    The mistakes are what a confusion matrix is for, so the shading is each row's share
+    (the fraction of a true class predicted as each other class) with the diagonal left
+    out of it, where it would outshine every confusion; the diagonal, each class's
+    accuracy, is shown in a strip of its own on the right.
+    """
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"a confusion matrix is square, got shape {matrix.shape}")
     classes = np.arange(len(matrix))
-    figure = Figure(figsize=(6, 5.5), layout="constrained")
-    axes = figure.subplots()
-    image = axes.imshow(matrix, cmap="Blues")
-    figure.colorbar(image, ax=axes)
+    rows = matrix.sum(axis=1, keepdims=True).astype(np.float64)
+    shares = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
+    mistakes = np.ma.masked_array(shares, mask=np.eye(len(matrix), dtype=bool))
+    figure = Figure(figsize=(7, 5.5), layout="constrained")
+    axes, strip = figure.subplots(1, 2, width_ratios=[len(matrix), 1.2])
+    image = axes.imshow(mistakes, cmap="Reds", vmin=0, vmax=max(float(mistakes.max() or 0), 1e-9))
+    figure.colorbar(image, ax=axes, label="share of the true class", format=PercentFormatter(1.0))
     axes.set(xticks=classes, yticks=classes, xlabel="predicted", ylabel="true", title=title)
-    threshold = matrix.max() / 2 if matrix.size else 0
     style = "d" if np.issubdtype(matrix.dtype, np.integer) else ".2f"  # counts, or rates if normalised
+    threshold = float(mistakes.max() or 0) / 2
     for (true, predicted), count in np.ndenumerate(matrix):
-        colour = "white" if count > threshold else "black"
+        colour = "white" if true != predicted and shares[true, predicted] > threshold > 0 else "black"
         axes.text(predicted, true, format(count, style), ha="center", va="center", color=colour, fontsize=7)
+    accuracy = np.diagonal(shares)[:, None]
+    strip.imshow(accuracy, cmap="Greens", vmin=0, vmax=1, aspect="auto")
+    strip.set(xticks=[], yticks=classes, title="correct")
+    for true, share in enumerate(accuracy[:, 0]):
+        colour = "white" if share > 0.5 else "black"
+        strip.text(0, true, f"{share:.0%}", ha="center", va="center", color=colour, fontsize=7)
     return _save(figure, path)
 
 
