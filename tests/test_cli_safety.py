@@ -338,6 +338,17 @@ def test_a_checkpoint_with_one_nan_weight_is_refused(tiny, run, tmp_path, capsys
     assert not out.exists()
 
 
+def test_finite_weights_whose_outputs_overflow_are_refused(tiny, run, tmp_path, capsys):
+    tensors = load_file(run / "model.safetensors")
+    tensors["0.weight"][:] = np.float32(3e38)  # finite, but the hidden units overflow to inf, the logits to NaN
+    metadata = header_metadata(run / "model.safetensors")
+    del metadata["sha256"]
+    huge = tmp_path / "huge.safetensors"
+    save_file(tensors, huge, metadata=metadata)
+    argv = ["predict", "--checkpoint", str(huge), "--data", str(tiny), "--out", str(tmp_path / "s.csv")]
+    fails(argv, capsys, "the model's outputs are not finite for", "of 60 rows")
+
+
 def test_predict_refuses_a_labelled_file_as_test(tiny, run, tmp_path, capsys):
     argv = ["predict", "--checkpoint", str(run), "--test", str(tiny / "train.csv"), "--out", str(tmp_path / "s.csv")]
     fails(argv, capsys, "train.csv", "has a 'label' column")
@@ -387,6 +398,11 @@ def test_a_checkpoint_used_on_another_kind_of_data_warns(tiny, run, tmp_path, fa
     assert "is not the data" in err and "its dev rows are other rows" in err
     assert main(["evaluate", "--checkpoint", str(run), "--data", str(tiny)]) == 0
     assert "warning" not in capsys.readouterr().err  # the very data it learned from: nothing to say
+    assert (
+        main(["predict", "--checkpoint", str(run), "--data", str(fashion_dir), "--out", str(tmp_path / "s.csv")]) == 0
+    )
+    captured = capsys.readouterr()
+    assert "its mean pixel is" in captured.err and "the test set has labels (not written): accuracy" in captured.out
 
 
 # ----- 6. friction --------------------------------------------------------------------------------------

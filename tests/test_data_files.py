@@ -88,3 +88,50 @@ def test_a_plain_file_over_the_limit_is_refused(tmp_path: Path) -> None:
 def test_a_device_is_refused_before_reading_from_it() -> None:
     with pytest.raises(DataError, match=r"^/dev/zero: is a device or socket, not a data file"):
         read_bytes("/dev/zero", fix="")
+
+
+def test_a_full_disk_during_an_atomic_write_names_the_file_meant_and_leaves_no_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as error, atomic_write(tmp_path / "model.safetensors") as temporary:
+        temporary.write_bytes(b"weights")
+    assert (error.value.errno, error.value.filename) == (errno.ENOSPC, str(tmp_path / "model.safetensors"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_leftovers_of_killed_writes_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    from tinygrad_mnist.files import remove_leftovers
+
+    for name in (".model.safetensors.0a1b2c3d.part", ".history.json.deadbeef.part", "mine.part", ".x.notahex!.part"):
+        (tmp_path / name).write_text("")
+    removed = remove_leftovers(tmp_path)
+    assert sorted(path.name for path in removed) == [".history.json.deadbeef.part", ".model.safetensors.0a1b2c3d.part"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".x.notahex!.part", "mine.part"]
+
+
+def test_check_writable_probes_the_nearest_existing_folder(tmp_path: Path) -> None:
+    from tinygrad_mnist.files import check_writable
+
+    check_writable(tmp_path / "not" / "yet")  # would be created: fine, and not created by the check
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError) as error:
+        check_writable(tmp_path / "file" / "run")
+    assert error.value.filename == str(tmp_path / "file")
+
+
+def test_same_file_sees_through_symlinks_and_hard_links(tmp_path: Path) -> None:
+    from tinygrad_mnist.files import same_file
+
+    (tmp_path / "a").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    os.link(tmp_path / "a", tmp_path / "hard")
+    assert same_file(tmp_path / "a", tmp_path / "link") and same_file(tmp_path / "hard", tmp_path / "a")
+    assert same_file(tmp_path / "x" / ".." / "a", tmp_path / "a")
+    assert not same_file(tmp_path / "a", tmp_path / "missing")

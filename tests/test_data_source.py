@@ -101,3 +101,30 @@ def test_a_path_that_does_not_exist(tmp_path: Path) -> None:
 def test_a_folder_without_training_data(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"holds no training data \(the path given\)\. Pass a folder with"):
         find_data(tmp_path, environ={})
+
+
+def test_the_sample_beside_the_checkout_is_found_as_make_demo_finds_it(mnist_dir: Path, tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "mnist").symlink_to(mnist_dir)
+    source = find_data(cwd=checkout, environ={}, cache_dir=tmp_path / "cache")
+    assert source.train == checkout / ".." / "shared" / "data" / "mnist" / "train.csv.gz"
+    assert "as make demo finds it" in source.reason
+
+
+def test_a_failed_download_says_how_to_pass_the_data_instead(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"or pass the data yourself: data=PATH \(--data PATH\)"):
+        find_data(cwd=tmp_path, environ={}, cache_dir=tmp_path / "cache", mirror="http://127.0.0.1:1/", progress=False)
+
+
+def test_data_files_lists_what_find_data_may_read_without_reading_it(tmp_path: Path) -> None:
+    from tinygrad_mnist.data import data_files
+
+    train = tmp_path / "kaggle" / "train.csv"
+    train.parent.mkdir()
+    train.write_text("")
+    assert data_files(train)[:2] == [train, tmp_path / "kaggle" / "test.csv"]
+    assert tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz" in data_files(tmp_path / "mnist")
+    assert tmp_path / "here" / "data" / "train.csv" in data_files(cwd=tmp_path / "here", environ={})
+    assert not (tmp_path / "here").exists()
