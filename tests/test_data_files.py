@@ -135,3 +135,20 @@ def test_same_file_sees_through_symlinks_and_hard_links(tmp_path: Path) -> None:
     assert same_file(tmp_path / "a", tmp_path / "link") and same_file(tmp_path / "hard", tmp_path / "a")
     assert same_file(tmp_path / "x" / ".." / "a", tmp_path / "a")
     assert not same_file(tmp_path / "a", tmp_path / "missing")
+
+
+def test_atomic_write_gives_the_file_its_old_permissions_or_a_new_files(tmp_path: Path) -> None:
+    def written(path: Path) -> int:
+        with atomic_write(path) as temporary:
+            temporary.write_bytes(b"new")
+            os.chmod(temporary, 0o600)  # as safetensors' save_file makes its files
+        return path.stat().st_mode & 0o777
+
+    umask = os.umask(0o022)
+    try:
+        assert written(tmp_path / "new") == 0o644
+        (tmp_path / "old").write_bytes(b"old")
+        os.chmod(tmp_path / "old", 0o640)
+        assert written(tmp_path / "old") == 0o640
+    finally:
+        os.umask(umask)

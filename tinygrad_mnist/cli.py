@@ -16,8 +16,10 @@ import dataclasses
 import errno
 import json
 import math
+import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -350,6 +352,9 @@ def _stop_requests() -> Iterator[Callable[[], bool]]:
 
     Yields the function ``fit`` asks between steps."""
     requested: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield lambda: False
+        return
 
     def request(signum: int, frame: Any) -> None:
         if requested and signum == signal.SIGINT:
@@ -746,6 +751,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return COMMANDS[args.command](args)
     except UsageError as error:
         args.command_parser.error(str(error))
+    except BrokenPipeError:  # e.g. `| head` closed the pipe: stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as error:
         print(f"tinygrad-mnist {args.command}: error: {os_error_message(error)}", file=sys.stderr)
         return 1

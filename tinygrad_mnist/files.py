@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,18 +33,22 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     Readers see either the old file or the complete new one, never half of it. If the
     block raises, the temporary file is removed and ``path`` is left as it was. An
     ``OSError`` about the temporary file (a full disk, a read-only folder) names ``path``.
+    The new file keeps the old one's permissions, or a new file's (the umask's), even if
+    the block's writer made its own (safetensors makes 0600 files).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
     try:
         _reserve(temporary)
+        mode = (path if path.exists() else temporary).stat().st_mode
     except OSError as error:
         raise _naming(error, path, temporary) from error
     try:
         yield temporary
         with temporary.open("rb") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary, stat.S_IMODE(mode))
         os.replace(temporary, path)
     except OSError as error:
         raise _naming(error, path, temporary) from error
