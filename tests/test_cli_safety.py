@@ -120,7 +120,7 @@ def test_evaluate_plots_into_an_existing_file_are_refused(tiny, run, tmp_path, c
 
 def test_a_folder_as_a_file_output_is_refused(tiny, run, tmp_path, capsys, no_work):
     argv = ["predict", "--checkpoint", str(run), "--data", str(tiny), "--out", str(tmp_path)]
-    fails(argv, capsys, "is a folder; give a file path inside it")
+    fails(argv, capsys, f"is a folder; give a file path, e.g. {tmp_path / 'submission.csv'}")
 
 
 def test_download_root_that_is_a_file_is_refused(tmp_path, capsys):

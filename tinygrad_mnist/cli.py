@@ -66,6 +66,8 @@ from .viz import VIEWS, GraphvizNotFoundError, draw_diff, draw_model, render
 
 CLASS_NAMES = [str(digit) for digit in range(10)]
 EVALUATE_FILES = ("confusion.png", "confident_errors.png")
+#: The commands that write one file, with a name for it.
+FILE_OUTPUTS = {"predict": "submission.csv", "export": "model.onnx", "show": "digits.png", "graph": "graph.svg"}
 
 
 class UsageError(Exception):
@@ -253,9 +255,8 @@ def _fill_defaults(args: argparse.Namespace) -> None:
         args.out = args.resume or args.out or Path("runs/latest")
     if "checkpoint" in args and args.checkpoint is not None:
         args.checkpoint = checkpoint_in(args.checkpoint)
-    defaults = {"predict": "submission.csv", "export": "model.onnx"}
-    if args.command in defaults and args.out is None:
-        args.out = args.checkpoint.parent / defaults[args.command]
+    if args.command in ("predict", "export") and args.out is None:
+        args.out = args.checkpoint.parent / FILE_OUTPUTS[args.command]
 
 
 def _inputs(args: argparse.Namespace) -> dict[Path, str]:
@@ -275,9 +276,9 @@ def _refuse_inputs(out: Path, inputs: dict[Path, str], flag: str) -> None:
             raise CommandError(f"{flag} {out} is {what}{named}; writing there would replace it. Choose another {flag}")
 
 
-def _check_file_output(out: Path, inputs: dict[Path, str], flag: str = "--out") -> None:
+def _check_file_output(out: Path, inputs: dict[Path, str], example: str, flag: str = "--out") -> None:
     if out.is_dir():
-        raise CommandError(f"{flag} {out} is a folder; give a file path inside it, e.g. {out / 'out'}.{out.suffix}")
+        raise CommandError(f"{flag} {out} is a folder; give a file path, e.g. {out / example}")
     _refuse_inputs(out, inputs, flag)
     check_writable(out.parent)
 
@@ -301,8 +302,8 @@ def check_outputs(args: argparse.Namespace) -> None:
         _check_folder_output(args.out, EVALUATE_FILES, inputs, "--out")
     elif args.command == "download":
         _check_folder_output(Path(args.root or default_cache_dir()) / args.name, (), {}, "--root")
-    elif args.command in ("predict", "export", "show", "graph"):
-        _check_file_output(args.out, inputs)
+    elif args.command in FILE_OUTPUTS:
+        _check_file_output(args.out, inputs, FILE_OUTPUTS[args.command])
 
 
 # ----- commands ----------------------------------------------------------------------

@@ -92,7 +92,7 @@ def check_writable(folder: str | Path) -> None:
     folder = Path(folder).absolute()
     existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
     if not existing.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of the folder", str(existing))
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
     probe = existing / f".write-test.{secrets.token_hex(4)}{PART_SUFFIX}"
     try:
         _reserve(probe)
