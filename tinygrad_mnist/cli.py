@@ -399,6 +399,8 @@ def _resumed(args: argparse.Namespace) -> tuple[Checkpoint, Recipe, str]:
         recipe = Recipe(**{**extra["recipe"], "layers": tuple(extra["recipe"]["layers"])})
     except (TypeError, ValueError, KeyError) as error:
         raise CheckpointError(f"{path}: its recipe does not fit ({error})") from None
+    if not isinstance(extra.get("data"), str | None):
+        raise CheckpointError(f"{path}: the data path it records is a {type(extra['data']).__name__}, not a path")
     epochs = args.epochs or args.iterations
     if epochs is not None:
         if args.iterations is not None and recipe.batch_size is not None:
