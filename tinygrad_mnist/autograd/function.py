@@ -188,13 +188,14 @@ class Function:
         else:
             ctx.needs_input_grad = (False,) * len(args)
             returned = cls.forward(ctx, *args)
-        if type(returned) is tuple:
-            return cls._several_outputs(ctx, record, returned, args)
-        out = tensor_module.Tensor._wrap(returned) if type(returned) is np.ndarray else _as_output(ctx, returned, args)
         if record:
             ctx.parents = tuple(
                 [(a if a._op is None else a._op) if isinstance(a, tensor_module.Tensor) else None for a in args]
             )
+        if type(returned) is tuple:
+            return cls._several_outputs(ctx, record, returned, args)
+        out = tensor_module.Tensor._wrap(returned) if type(returned) is np.ndarray else _as_output(ctx, returned, args)
+        if record:
             ctx.out_shape, ctx.out_dtype = out.data.shape, out.data.dtype
             out._op, out.requires_grad = ctx, True
             if ctx._to_save:
@@ -207,9 +208,6 @@ class Function:
         floating one recorded through its own ``OutputOf`` edge."""
         outs = tuple([None if item is None else _as_output(ctx, item, args) for item in returned])
         if record:
-            ctx.parents = tuple(
-                [(a if a._op is None else a._op) if isinstance(a, tensor_module.Tensor) else None for a in args]
-            )
             ctx.outputs = tuple([None if o is None else (o.data.shape, o.data.dtype) for o in outs])
             ctx.out_shape, ctx.out_dtype = next((meta for meta in ctx.outputs if meta is not None), ((), ctx.out_dtype))
             for position, out in enumerate(outs):

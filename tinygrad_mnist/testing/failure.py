@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,30 +24,35 @@ FAILURES = Path(os.environ.get("TINYGRAD_MNIST_FAILURES", Path(tempfile.gettempd
 
 
 def gradient_gaps(
-    evaluate: Callable[[list[np.ndarray]], list[Tensor]], values: list[np.ndarray], seed: int = 0, eps: float = 1e-6
+    inputs: Sequence[np.ndarray], steps: Sequence[Callable[[list[Tensor]], Tensor]], seed: int = 0, eps: float = 1e-6
 ) -> list[float]:
-    """For each value of a graph, the largest gap between d<out, c>/d(value) by backward and by central
-    differences, relative to the numeric gradient's size (``c`` a random cotangent).
+    """For each value of a graph (its ``inputs``, then one per step, each step computing a value from
+    all earlier ones; the last is the output), the largest gap between d<out, c>/d(value) by backward
+    and by central differences, relative to the numeric gradient's size (``c`` a random cotangent)."""
 
-    ``evaluate(overrides)`` rebuilds the graph from the given values (inputs, then every node's
-    value, where a node whose override is not None takes it instead of computing) and returns
-    every value as a Tensor, the output last.
-    """
-    tensors = evaluate([None] * len(values))
+    def replay(position: int = -1, value: np.ndarray | None = None) -> list[Tensor]:
+        """Every value, with the one at ``position`` replaced by the constant ``value``."""
+        values = [Tensor(x, requires_grad=True) for x in inputs]
+        if 0 <= position < len(inputs):
+            values[position] = Tensor(value, requires_grad=True)
+        for index, step in enumerate(steps, start=len(inputs)):
+            values.append(Tensor(value, requires_grad=True) if index == position else step(values))
+        return values
+
+    tensors = replay()
     out = tensors[-1]
     cotangent = np.random.default_rng(seed).standard_normal(out.shape)
     analytic = grad(out, tensors, Tensor(cotangent), allow_unused=True)
     gaps = []
-    for k, value in enumerate(values):
+    for k, tensor in enumerate(tensors):
+        value = tensor.data.copy()
         numeric = np.zeros(value.shape)
         for j in range(value.size):
             shifted = []
             for sign in (1, -1):
                 moved = value.copy()
                 moved.reshape(-1)[j] += sign * eps
-                overrides = [None] * len(values)
-                overrides[k] = moved
-                shifted.append(float((evaluate(overrides)[-1].data * cotangent).sum()))
+                shifted.append(float((replay(k, moved)[-1].data * cotangent).sum()))
             numeric.reshape(-1)[j] = (shifted[0] - shifted[1]) / (2 * eps)
         found = np.zeros(value.shape) if analytic[k] is None else analytic[k].data
         scale = max(1.0, float(np.abs(numeric).max(initial=0.0)))

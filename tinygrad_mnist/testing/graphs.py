@@ -221,17 +221,7 @@ def graph_failure_picture(graph: Graph, seed: int = 0, name: str = "graph") -> P
 
 def graph_gaps(graph: Graph, seed: int = 0) -> list[float]:
     """Each value's gradient gap (``failure.gradient_gaps``), inputs first, at the cotangent ``seed`` draws."""
-    first = len(graph.inputs)
-
-    def evaluate(overrides: list[np.ndarray | None]) -> list[Tensor]:
-        given = zip(graph.inputs, overrides[:first], strict=True)
-        values = [Tensor(x if o is None else o, requires_grad=True) for x, o in given]
-        for node, override in zip(graph.nodes, overrides[first:], strict=True):
-            values.append(node.apply(values) if override is None else Tensor(override, requires_grad=True))
-        return values
-
-    values = [t.data.copy() for t in evaluate([None] * (first + len(graph.nodes)))]
-    return gradient_gaps(evaluate, values, seed)
+    return gradient_gaps(graph.inputs, [node.apply for node in graph.nodes], seed)
 
 
 @st.composite

@@ -129,17 +129,11 @@ def _battery_run(entry: OpEntry, prop: str, max_examples: int) -> Callable[[], N
 def op_failure_picture(entry: OpEntry, sample: Sample) -> Path:
     """An SVG of one call of the op, its inputs and output coloured by their gradient gaps."""
     count = len(sample.inputs)
-
-    def evaluate(overrides: list[np.ndarray | None]) -> list[Tensor]:
-        given = zip(sample.inputs, overrides[:count], strict=True)
-        tensors = [Tensor(x if o is None else o, requires_grad=True) for x, o in given]
-        out = _call(entry, tensors, sample)
-        return [*tensors, out if overrides[count] is None else Tensor(overrides[count], requires_grad=True)]
-
-    values = [t.data.copy() for t in evaluate([None] * (count + 1))]
-    labels = [f"input {i} {x.shape}" for i, x in enumerate(sample.inputs)] + [f"{entry.name} {values[-1].shape}"]
+    out = _call(entry, _tensors(sample), sample)
+    labels = [f"input {i} {x.shape}" for i, x in enumerate(sample.inputs)] + [f"{entry.name} {out.shape}"]
     edges = [(i, count) for i in range(count)]
-    return gap_picture(labels, edges, gradient_gaps(evaluate, values), entry.name)
+    gaps = gradient_gaps(sample.inputs, [lambda values: _call(entry, values[:count], sample)])
+    return gap_picture(labels, edges, gaps, entry.name)
 
 
 def check_grads(fn: Callable[..., Tensor], args: Any, order: int = 2, seed: int = 0) -> None:
