@@ -115,7 +115,7 @@ def op_breakdown(arrays: dict[str, np.ndarray], repeats: int) -> list[tuple[str,
         out = layer(x, params)
         forward_time = median_seconds(lambda layer=layer, x=x: layer(x, params), repeats)
         recorded.append((name, out, wanted, forward_time))
-        activation = out.data
+        activation = out.numpy()
 
     rows = []
     grad = Tensor(arrays["grad"])
@@ -125,7 +125,7 @@ def op_breakdown(arrays: dict[str, np.ndarray], repeats: int) -> list[tuple[str,
             return autograd.grad(out, wanted, grad_outputs=grad, retain_graph=True)
 
         backward_time = median_seconds(backward, repeats)
-        saved = {id(t.data): t.data.nbytes for node in topological_order(out.grad_fn)
+        saved = {id(t.numpy()): t.numpy().nbytes for node in topological_order(out.grad_fn)
                  for t in node.saved_tensors if t is not None}  # fmt: skip
         rows.append((name, forward_time, backward_time, sum(saved.values())))
         grad = backward()[0]

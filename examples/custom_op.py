@@ -1,7 +1,7 @@
 """Add your own op, and prove its gradients: Softplus and a broadcasting SquaredDifference.
 
 An op is a subclass of ``autograd.Function`` with two static methods, as in PyTorch.
-``forward(ctx, *args)`` computes the output in NumPy from the inputs' arrays (``x.data``)
+``forward(ctx, *args)`` computes the output in NumPy from the inputs' arrays (``x.numpy()``)
 and saves what backward needs with ``ctx.save_for_backward``. ``backward(ctx, grad)`` gets
 the gradient of the output and returns one gradient per input, written in Tensor ops on
 ``ctx.saved_tensors``; a gradient in the output's shape is fine, the engine sums it back
@@ -44,7 +44,7 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.logaddexp(0, x.data)  # log(exp(0) + exp(x)) without overflow for large x
+        return np.logaddexp(0, x.numpy())  # log(exp(0) + exp(x)) without overflow for large x
 
     @staticmethod
     def backward(ctx, grad):
@@ -58,7 +58,7 @@ class SquaredDifference(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)  # the inputs, not a - b: a saved array would be a constant
-        difference = a.data - b.data
+        difference = a.numpy() - b.numpy()
         return difference * difference
 
     @staticmethod
@@ -86,8 +86,8 @@ class DetachedSoftplus(Softplus):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(np.exp(-np.logaddexp(0, -x.data)))  # sigmoid(x) as an array: a constant
-        return np.logaddexp(0, x.data)
+        ctx.save_for_backward(np.exp(-np.logaddexp(0, -x.numpy())))  # sigmoid(x) as an array: a constant
+        return np.logaddexp(0, x.numpy())
 
     @staticmethod
     def backward(ctx, grad):
@@ -117,7 +117,7 @@ def check_softplus(x: np.ndarray) -> None:
     """Any shape (0-d included), values far into both tails; first and second order."""
     assert_gradients_match(softplus, x)
     gradgradcheck(softplus, x)
-    assert np.all(softplus(Tensor(x)).data >= np.maximum(x, 0))  # and the forward is a smooth upper bound of ReLU
+    assert np.all(softplus(Tensor(x)).numpy() >= np.maximum(x, 0))  # and the forward is a smooth upper bound of ReLU
 
 
 pairs_of_arrays = broadcastable_shapes().flatmap(lambda shapes: st.tuples(arrays(shapes[0]), arrays(shapes[1])))
@@ -135,8 +135,8 @@ def main() -> None:
     x = Tensor(np.array([-3.0, 0.0, 3.0]), requires_grad=True)
     (first,) = autograd.grad(softplus(x).sum(), x, create_graph=True)  # recorded: first has a graph
     (second,) = autograd.grad(first.sum(), x)
-    print(f"softplus'({x.data.tolist()}) = {np.round(first.data, 4).tolist()}  (sigmoid)")
-    print(f"softplus''({x.data.tolist()}) = {np.round(second.data, 4).tolist()}  (sigmoid * (1 - sigmoid))")
+    print(f"softplus'({x.numpy().tolist()}) = {np.round(first.numpy(), 4).tolist()}  (sigmoid)")
+    print(f"softplus''({x.numpy().tolist()}) = {np.round(second.numpy(), 4).tolist()}  (sigmoid * (1 - sigmoid))")
     print(f"gradcheck(softplus, [-3, 0, 3]): {gradcheck(softplus, x)}")
     print(f"gradgradcheck(softplus, [-3, 0, 3]): {gradgradcheck(softplus, x)}")
 

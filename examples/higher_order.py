@@ -71,9 +71,9 @@ def hessian_vector_product(x: np.ndarray, y: np.ndarray) -> None:
     shift(-2 * EPS)
     minus = gradients()
     shift(EPS)
-    difference = [(a.data - b.data) / (2 * EPS) for a, b in zip(plus, minus, strict=True)]
+    difference = [(a.numpy() - b.numpy()) / (2 * EPS) for a, b in zip(plus, minus, strict=True)]
 
-    hv = np.concatenate([t.data.ravel() for t in product])
+    hv = np.concatenate([t.numpy().ravel() for t in product])
     fd = np.concatenate([d.ravel() for d in difference])
     error = np.linalg.norm(hv - fd) / np.linalg.norm(hv)
     print(f"(a) Hessian-vector product of the 784-{HIDDEN}-10 loss on {len(x)} rows, float64, |v| = 1")
@@ -115,7 +115,7 @@ def input_gradient_penalty(loss: Tensor, images: Tensor, create_graph: bool = Fa
 def input_gradient_norm(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     """The root mean square over rows of ``|d loss_i / d x_i|``, on ``x``."""
     images = Tensor(x, requires_grad=True)
-    return float(np.sqrt(input_gradient_penalty(nn.functional.cross_entropy(model(images), y), images).data))
+    return float(np.sqrt(input_gradient_penalty(nn.functional.cross_entropy(model(images), y), images).numpy()))
 
 
 def double_backpropagation(x: np.ndarray, y: np.ndarray, x_dev: np.ndarray, y_dev: np.ndarray) -> None:
@@ -150,13 +150,13 @@ def newton(pixels: np.ndarray, labels: np.ndarray, tolerance: float = 1e-10, max
     w = Tensor(np.zeros(features.shape[1]))
     for step in range(max_steps + 1):
         value, gradient = vjp(loss, w)
-        norm = np.linalg.norm(gradient.data)
+        norm = np.linalg.norm(gradient.numpy())
         print(f"    step {step}: loss {value.item():.12f}  |gradient| {norm:.3e}")
         if norm < tolerance:
-            accuracy = np.mean((features.data @ w.data > 0) == target)
+            accuracy = np.mean((features.numpy() @ w.numpy() > 0) == target)
             print(f"    converged after {step} Newton steps; training accuracy {accuracy:.4f}")
             return
-        w = Tensor(w.data - np.linalg.solve(hessian(loss, w).data, gradient.data))
+        w = Tensor(w.numpy() - np.linalg.solve(hessian(loss, w).numpy(), gradient.numpy()))
     sys.exit(f"Newton's method did not converge in {max_steps} steps")
 
 

@@ -14,8 +14,8 @@ def leaf(values) -> Tensor:
 def test_grad_returns_a_tuple_and_touches_no_grad():
     x, y = leaf([1.0, 2.0]), leaf([3.0, -1.0])
     dx, dy = autograd.grad((x * y).sum(), (x, y))
-    np.testing.assert_array_equal(dx.data, y.data)
-    np.testing.assert_array_equal(dy.data, x.data)
+    np.testing.assert_array_equal(dx.numpy(), y.numpy())
+    np.testing.assert_array_equal(dy.numpy(), x.numpy())
     assert x.grad is None and y.grad is None and not dx.requires_grad
 
 
@@ -25,7 +25,7 @@ def test_grad_takes_a_cotangent_and_non_leaf_inputs():
     out = hidden.exp()
     v = np.array([0.5, 2.0, -1.0])
     (d_hidden,) = autograd.grad(out, hidden, grad_outputs=Tensor(v))
-    np.testing.assert_allclose(d_hidden.data, v * np.exp(x.data**2))
+    np.testing.assert_allclose(d_hidden.numpy(), v * np.exp(x.numpy()**2))
 
 
 def test_an_unused_input_raises_unless_allowed():
@@ -40,9 +40,9 @@ def test_create_graph_makes_gradients_differentiable_to_any_order():
     (first,) = autograd.grad((x**4).sum(), x, create_graph=True)
     (second,) = autograd.grad(first.sum(), x, create_graph=True)
     (third,) = autograd.grad(second.sum(), x)
-    np.testing.assert_allclose(first.data, 4 * x.data**3)
-    np.testing.assert_allclose(second.data, 12 * x.data**2)
-    np.testing.assert_allclose(third.data, 24 * x.data)
+    np.testing.assert_allclose(first.numpy(), 4 * x.numpy()**3)
+    np.testing.assert_allclose(second.numpy(), 12 * x.numpy()**2)
+    np.testing.assert_allclose(third.numpy(), 24 * x.numpy())
 
 
 def test_backward_with_create_graph_leaves_a_grad_that_carries_a_graph():
@@ -50,7 +50,7 @@ def test_backward_with_create_graph_leaves_a_grad_that_carries_a_graph():
     (x**3).sum().backward(create_graph=True)
     assert x.grad.requires_grad and x.grad.grad_fn is not None
     (second,) = autograd.grad(x.grad.sum(), x)
-    np.testing.assert_allclose(second.data, 6 * x.data)
+    np.testing.assert_allclose(second.numpy(), 6 * x.numpy())
 
 
 def test_without_create_graph_backward_records_nothing():
@@ -64,8 +64,8 @@ def test_backward_inputs_accumulates_only_into_those():
     hidden = x * y
     (hidden * 3).sum().backward(inputs=[x, hidden])
     assert y.grad is None
-    np.testing.assert_array_equal(x.grad.data, [6.0])
-    np.testing.assert_array_equal(hidden.grad.data, [3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0])
+    np.testing.assert_array_equal(hidden.grad.numpy(), [3.0])
 
 
 def test_retain_graph_defaults_to_create_graph():
@@ -98,7 +98,7 @@ class Cube(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x.data**3
+        return x.numpy()**3
 
     @staticmethod
     def backward(ctx, grad):
@@ -111,7 +111,7 @@ class ScaledExp(Function):
 
     @staticmethod
     def forward(ctx, x, scale):
-        out = scale * np.exp(x.data)
+        out = scale * np.exp(x.numpy())
         ctx.save_for_backward(out)
         return out
 
@@ -127,8 +127,8 @@ def test_a_custom_function_has_first_and_second_order_gradients():
     assert y.grad_fn.name == "Cube" and y.grad_fn.needs_input_grad == (True,)
     (first,) = autograd.grad(y.sum(), x, create_graph=True)
     (second,) = autograd.grad(first.sum(), x)
-    np.testing.assert_allclose(first.data, 3 * x.data**2)
-    np.testing.assert_allclose(second.data, 6 * x.data)
+    np.testing.assert_allclose(first.numpy(), 3 * x.numpy()**2)
+    np.testing.assert_allclose(second.numpy(), 6 * x.numpy())
 
 
 def test_a_custom_function_that_saves_its_output_is_differentiable_again():
@@ -137,8 +137,8 @@ def test_a_custom_function_that_saves_its_output_is_differentiable_again():
     assert y.grad_fn.needs_input_grad == (True, False)
     (first,) = autograd.grad(y.sum(), x, create_graph=True)
     (second,) = autograd.grad(first.sum(), x)
-    np.testing.assert_allclose(first.data, 2 * np.exp(x.data))
-    np.testing.assert_allclose(second.data, 2 * np.exp(x.data))
+    np.testing.assert_allclose(first.numpy(), 2 * np.exp(x.numpy()))
+    np.testing.assert_allclose(second.numpy(), 2 * np.exp(x.numpy()))
 
 
 def test_a_function_forward_runs_without_recording_and_may_use_tensor_ops():
@@ -158,7 +158,7 @@ def test_a_function_forward_runs_without_recording_and_may_use_tensor_ops():
     out = Softplus.apply(x)
     assert out.grad_fn.name == "Softplus" and [p is x for p in out.grad_fn.parents] == [True]
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 1 / (1 + np.exp(-x.data)))
+    np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp(-x.numpy())))
 
 
 def test_save_for_backward_refuses_what_is_not_a_tensor():
@@ -166,7 +166,7 @@ def test_save_for_backward_refuses_what_is_not_a_tensor():
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward("not a tensor")
-            return x.data
+            return x.numpy()
 
     with pytest.raises(TypeError, match=r"Bad\.save_for_backward takes tensors and arrays, got str"):
         Bad.apply(leaf([1.0]))
@@ -187,7 +187,7 @@ class SinCos(Function):
 
     @staticmethod
     def forward(ctx, x):
-        sin, cos = np.sin(x.data), np.cos(x.data)
+        sin, cos = np.sin(x.numpy()), np.cos(x.numpy())
         ctx.save_for_backward(sin, cos)
         return sin, cos
 
@@ -206,8 +206,8 @@ def test_a_function_with_several_outputs_gets_one_gradient_per_output():
     # Each output used twice (fan-out through the edges), at random cotangents.
     out = (sin * Tensor(u)).sum() + (cos * Tensor(v)).sum() + (sin * cos).sum()
     out.backward()
-    s, c = np.sin(x.data), np.cos(x.data)
-    np.testing.assert_allclose(x.grad.data, u * c - v * s + c * c - s * s, rtol=1e-12)
+    s, c = np.sin(x.numpy()), np.cos(x.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), u * c - v * s + c * c - s * s, rtol=1e-12)
 
 
 def test_an_output_with_no_gradient_gets_zeros_or_none_when_asked():
@@ -217,20 +217,20 @@ def test_an_output_with_no_gradient_gets_zeros_or_none_when_asked():
         @staticmethod
         def forward(ctx, x, materialize):
             ctx.set_materialize_grads(materialize)
-            return x.data[:1].copy(), x.data[1:].copy()
+            return x.numpy()[:1].copy(), x.numpy()[1:].copy()
 
         @staticmethod
         def backward(ctx, first, rest):
             seen.append(rest)
-            fill = [np.zeros(1) if first is None else first.data, np.zeros(2) if rest is None else rest.data]
+            fill = [np.zeros(1) if first is None else first.numpy(), np.zeros(2) if rest is None else rest.numpy()]
             return Tensor(np.concatenate(fill))
 
     for materialize in (True, False):
         x = leaf([1.0, 2.0, 3.0])
         first, _ = Split.apply(x, materialize)
         (first * 5).sum().backward()
-        np.testing.assert_array_equal(x.grad.data, [5.0, 0.0, 0.0])
-    np.testing.assert_array_equal(seen[0].data, [0.0, 0.0])
+        np.testing.assert_array_equal(x.grad.numpy(), [5.0, 0.0, 0.0])
+    np.testing.assert_array_equal(seen[0].numpy(), [0.0, 0.0])
     assert seen[1] is None
 
 
@@ -238,10 +238,10 @@ def test_several_outputs_go_to_second_order_and_integer_outputs_need_no_gradient
     class MaxWithIndex(Function):
         @staticmethod
         def forward(ctx, x):
-            index = x.data.argmax(1)
+            index = x.numpy().argmax(1)
             ctx.index = index
             ctx.save_for_backward(x)
-            return np.take_along_axis(x.data, index[:, None], 1)[:, 0] ** 2, index
+            return np.take_along_axis(x.numpy(), index[:, None], 1)[:, 0] ** 2, index
 
         @staticmethod
         def backward(ctx, grad, grad_index):
@@ -282,15 +282,15 @@ def test_several_outputs_match_pytorch():
     tsin, tcos = TorchSinCos.apply(theirs)
     (tfirst,) = torch.autograd.grad((tsin * torch.tensor(u)).sum() + (tcos**3).sum(), theirs, create_graph=True)
     (tsecond,) = torch.autograd.grad((tfirst * torch.tensor(u)).sum(), theirs)
-    np.testing.assert_allclose(first.data, tfirst.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(second.data, tsecond.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(first.numpy(), tfirst.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(second.numpy(), tsecond.numpy(), rtol=1e-12)
 
 
 def test_a_gradient_of_the_wrong_shape_is_named():
     class Wrong(Function):
         @staticmethod
         def forward(ctx, x):
-            return x.data * 2
+            return x.numpy() * 2
 
         @staticmethod
         def backward(ctx, grad):
@@ -307,13 +307,13 @@ def test_a_reused_node_sums_three_contributions_without_aliasing():
     h = x * 1.0
     out = (h * 2 + h * 3 + h * 4).sum()  # three consumers of h: the third is added in place
     out.backward()
-    np.testing.assert_array_equal(x.grad.data, [9.0, 9.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [9.0, 9.0])
 
 
 def test_grads_left_by_create_graph_share_nothing_and_accumulate_apart():
     a, b = leaf([1.0]), leaf([2.0])
     (a + b).sum().backward(create_graph=True)  # add sends one gradient to both leaves
-    assert a.grad is not b.grad and a.grad.data is not b.grad.data
+    assert a.grad is not b.grad and a.grad.numpy() is not b.grad.numpy()
     (a + b * 3).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [2.0])
-    np.testing.assert_array_equal(b.grad.data, [4.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [4.0])

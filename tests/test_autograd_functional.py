@@ -75,7 +75,7 @@ def assert_nested_close(mine: Any, reference: Any, **tolerance: float) -> None:
     assert isinstance(mine, Tensor), f"expected a Tensor, got {type(mine).__name__}"
     expected = reference.detach().numpy() if hasattr(reference, "detach") else np.asarray(reference)
     assert mine.dtype == np.float64 and mine.shape == expected.shape, (mine.dtype, mine.shape, expected.shape)
-    np.testing.assert_allclose(mine.data, expected, **(tolerance or TOLERANCE))
+    np.testing.assert_allclose(mine.numpy(), expected, **(tolerance or TOLERANCE))
 
 
 def output_shapes(func: Callable[..., Any], arrays: list[np.ndarray]) -> list[tuple[int, ...]]:
@@ -281,7 +281,7 @@ def test_the_callers_tensors_gain_no_graph_and_no_grad():
     seen = []
     out, product = vjp(lambda t: seen.append(t) or (t**2).sum(), x)
     assert seen[0] is not x and seen[0].requires_grad
-    assert x.grad is None and np.array_equal(x.data, [0.5, -1.0, 2.0])
+    assert x.grad is None and np.array_equal(x.numpy(), [0.5, -1.0, 2.0])
     assert not out.requires_grad and not product.requires_grad
     cube = lambda t: (t**3).sum()  # noqa: E731
     for result in (jacobian(lambda t: t**2, x), hessian(cube, x), hvp(cube, x, x)[1], jvp(cube, x, x)[1]):
@@ -294,14 +294,14 @@ def test_create_graph_keeps_the_graph_to_inputs_that_require_grad():
     out, product = vjp(lambda t: (t**3).sum(), x, create_graph=True)
     assert out.requires_grad and product.requires_grad
     (second,) = grad(product.sum(), x)  # d/dx sum(3 x^2) = 6 x
-    assert_nested_close(second, 6 * x.data)
+    assert_nested_close(second, 6 * x.numpy())
 
 
 def test_functionals_work_inside_no_grad():
     x = Tensor(np.array([0.5, -1.0, 2.0]))
     with no_grad():
-        assert_nested_close(hessian(lambda t: (t**3).sum(), x), np.diag(6 * x.data))
-        assert_nested_close(jvp(lambda t: t**3, x, x)[1], 3 * x.data**3)
+        assert_nested_close(hessian(lambda t: (t**3).sum(), x), np.diag(6 * x.numpy()))
+        assert_nested_close(jvp(lambda t: t**3, x, x)[1], 3 * x.numpy()**3)
 
 
 def test_strict_raises_for_an_unused_input_and_otherwise_gives_zeros():
@@ -350,6 +350,6 @@ def test_newtons_step_on_a_quadratic_lands_on_its_minimum():
 
     x = Tensor(rng.standard_normal(4))
     _, gradient = vjp(quadratic, x)
-    x_next = x.data - np.linalg.solve(hessian(quadratic, x).data, gradient.data)
+    x_next = x.numpy() - np.linalg.solve(hessian(quadratic, x).numpy(), gradient.numpy())
     np.testing.assert_allclose(x_next, np.linalg.solve(a, b), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(vjp(quadratic, Tensor(x_next))[1].data, 0.0, atol=1e-12)
+    np.testing.assert_allclose(vjp(quadratic, Tensor(x_next))[1].numpy(), 0.0, atol=1e-12)

@@ -51,7 +51,7 @@ def test_a_file_alone_rebuilds_the_model_with_its_metadata(tmp_path):
     loaded = load_checkpoint(path)
     assert repr(loaded.model) == repr(model)
     for (name, a), (_, b) in zip(model.named_parameters(), loaded.model.named_parameters(), strict=True):
-        assert a.dtype == b.dtype and np.array_equal(a.data, b.data), name
+        assert a.dtype == b.dtype and np.array_equal(a.numpy(), b.numpy()), name
     x, _ = digits_like()
     np.testing.assert_array_equal(predict(loaded.model, x)[1], predict(model, x)[1])
     assert loaded.preprocessing == {"pixel_scale": 1 / 255}
@@ -154,7 +154,7 @@ def test_a_resumed_run_ends_bitwise_identical_to_an_uninterrupted_one(tmp_path):
     )
 
     for (name, a), (_, b) in zip(model.named_parameters(), resumed.named_parameters(), strict=True):
-        assert a.data.tobytes() == b.data.tobytes(), name
+        assert a.numpy().tobytes() == b.numpy().tobytes(), name
     for field in ("step", "loss", "epoch", "train_accuracy", "dev_loss", "dev_accuracy", "lr"):
         assert getattr(history, field) == getattr(uninterrupted, field), field
 

@@ -116,14 +116,14 @@ def test_conv2d_forward_is_the_cross_correlation_sum(case, seed):
     rng = np.random.default_rng(seed)
     x, weight, bias = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     out = conv2d(Tensor(x), Tensor(weight), Tensor(bias), stride, padding)
-    np.testing.assert_allclose(out.data, reference_conv2d(x, weight, bias, stride, padding), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), reference_conv2d(x, weight, bias, stride, padding), rtol=1e-10, atol=1e-12)
 
 
 def test_conv2d_int_arguments_mean_the_same_on_both_axes():
     rng = np.random.default_rng(0)
     x, weight = Tensor(rng.standard_normal((2, 3, 7, 6))), Tensor(rng.standard_normal((4, 3, 3, 2)))
     np.testing.assert_array_equal(
-        conv2d(x, weight, stride=2, padding=1).data, conv2d(x, weight, stride=(2, 2), padding=(1, 1)).data
+        conv2d(x, weight, stride=2, padding=1).numpy(), conv2d(x, weight, stride=(2, 2), padding=(1, 1)).numpy()
     )
 
 
@@ -143,7 +143,7 @@ def test_conv2d_weight_gradient_is_contiguous_like_the_weight():
     rng = np.random.default_rng(2)
     weight = Tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
     conv2d(Tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32)), weight, padding=1).sum().backward()
-    assert weight.grad.data.flags.c_contiguous
+    assert weight.grad.numpy().flags.c_contiguous
 
 
 def test_conv2d_keeps_for_backward_only_what_the_wanted_gradients_need():
@@ -166,7 +166,7 @@ def test_conv2d_keeps_for_backward_only_what_the_wanted_gradients_need():
 def test_conv2d_output_is_an_nchw_view_of_channels_last_memory():
     rng = np.random.default_rng(7)
     out = conv2d(Tensor(rng.standard_normal((2, 3, 6, 5))), Tensor(rng.standard_normal((4, 3, 3, 3))), padding=1)
-    assert out.shape == (2, 4, 6, 5) and out.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert out.shape == (2, 4, 6, 5) and out.numpy().transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 @given(case=conv_cases(), seed=seeds)
@@ -202,10 +202,11 @@ def test_pooling_forward_is_the_window_max_and_mean(case, seed):
     x_shape, kernel, stride, padding = case
     x = np.random.default_rng(seed).standard_normal(x_shape)
     np.testing.assert_array_equal(
-        max_pool2d(Tensor(x), kernel, stride, padding).data, reference_pool(x, kernel, stride, padding, np.max, -np.inf)
+        max_pool2d(Tensor(x), kernel, stride, padding).numpy(),
+        reference_pool(x, kernel, stride, padding, np.max, -np.inf),
     )
     np.testing.assert_allclose(
-        avg_pool2d(Tensor(x), kernel, stride, padding).data,
+        avg_pool2d(Tensor(x), kernel, stride, padding).numpy(),
         reference_pool(x, kernel, stride, padding, np.mean, 0.0),
         rtol=1e-12,
     )
@@ -216,7 +217,7 @@ def test_max_pool2d_gives_a_tied_window_gradient_to_its_first_maximum():
     max_pool2d(x, 2).sum().backward()
     expected = np.zeros((4, 4))
     expected[::2, ::2] = 1
-    np.testing.assert_array_equal(x.grad.data[0, 0], expected)
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], expected)
 
 
 def test_max_pool2d_overlapping_windows_add_up_at_a_shared_maximum():
@@ -224,14 +225,14 @@ def test_max_pool2d_overlapping_windows_add_up_at_a_shared_maximum():
     x[0, 0, 1, 1] = 5.0
     t = Tensor(x, requires_grad=True)
     max_pool2d(t, 2, stride=1).sum().backward()  # all four 2x2 windows hold the centre
-    assert t.grad.data[0, 0, 1, 1] == 4
-    assert t.grad.data.sum() == 4
+    assert t.grad.numpy()[0, 0, 1, 1] == 4
+    assert t.grad.numpy().sum() == 4
 
 
 def test_stride_defaults_to_the_kernel_size():
     x = Tensor(np.random.default_rng(3).standard_normal((1, 2, 6, 6)))
     for pool in (max_pool2d, avg_pool2d):
-        np.testing.assert_array_equal(pool(x, 3).data, pool(x, 3, stride=3).data)
+        np.testing.assert_array_equal(pool(x, 3).numpy(), pool(x, 3, stride=3).numpy())
         assert pool(x, 3).shape == (1, 2, 2, 2)
 
 
@@ -368,9 +369,9 @@ def test_conv2d_matches_pytorch(case, seed, with_bias):
     upstream = rng.standard_normal(out.shape).astype(np.float32)
     out.backward(upstream)
     expected.backward(torch.from_numpy(upstream))
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
     for mine, reference in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
 @given(case=pool_cases(), seed=seeds, with_ties=st.booleans())
@@ -390,8 +391,8 @@ def test_pooling_matches_pytorch(case, seed, with_ties):
         upstream = rng.standard_normal(out.shape).astype(np.float32)
         out.backward(upstream)
         expected.backward(torch.from_numpy(upstream))
-        np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-6, atol=1e-6)
-        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_a_conv_block_with_in_place_relu_masks_matches_finite_differences():
@@ -443,7 +444,7 @@ def test_each_backward_is_the_adjoint_of_its_forward(case, seed):
     other's backward, so this is what makes every order right."""
     x_shape, kernel, stride, padding = case
     for forward, adjoint, x, y in adjoint_pairs(x_shape, kernel, stride or kernel, padding, seed):
-        ax, a_star_y = forward(Tensor(x)).data, adjoint(Tensor(y)).data
+        ax, a_star_y = forward(Tensor(x)).numpy(), adjoint(Tensor(y)).numpy()
         assert ax.shape == y.shape and a_star_y.shape == x.shape
         np.testing.assert_allclose(np.sum(ax * y), np.sum(x * a_star_y), rtol=1e-10, atol=1e-12)
 
@@ -594,4 +595,4 @@ def test_double_backward_through_conv_and_pooling_matches_pytorch():
     their_second = torch.autograd.grad(projection(their_vjp, their_directions), [*reference, their_v])
 
     for a, b in zip([*grads, *hvp, *second], [*their_grads, *their_hvp, *their_second], strict=True):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-8, atol=1e-8)

@@ -31,7 +31,7 @@ def test_gradient_is_the_notebooks_al_minus_y_over_m(case):
     t = Tensor(logits, requires_grad=True)
     cross_entropy(t, y).backward()
     al = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)  # the notebook's softmax
-    np.testing.assert_allclose(t.grad.data, (al - y) / m, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(t.grad.numpy(), (al - y) / m, rtol=0, atol=1e-12)
 
 
 @given(logits_and_labels())
@@ -43,7 +43,7 @@ def test_class_ids_and_one_hot_targets_agree(case):
     loss_id.backward()
     loss_one_hot.backward()
     assert loss_id.item() == loss_one_hot.item()
-    np.testing.assert_array_equal(by_id.grad.data, by_one_hot.grad.data)
+    np.testing.assert_array_equal(by_id.grad.numpy(), by_one_hot.grad.numpy())
 
 
 @given(logits_and_labels(bound=1e4))
@@ -52,9 +52,9 @@ def test_loss_and_gradient_stay_finite_and_correct_for_huge_logits(case):
     t = Tensor(logits, requires_grad=True)
     loss = t.cross_entropy(labels)
     loss.backward()
-    assert np.isfinite(loss.item()) and np.all(np.isfinite(t.grad.data))
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(t.grad.numpy()))
     np.testing.assert_allclose(loss.item(), reference_loss(logits, labels), rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(t.grad.data.sum(axis=1), 0, atol=1e-12)  # softmax rows sum to one
+    np.testing.assert_allclose(t.grad.numpy().sum(axis=1), 0, atol=1e-12)  # softmax rows sum to one
 
 
 @given(logits_and_labels(), st.floats(-1e3, 1e3))
@@ -65,12 +65,12 @@ def test_adding_a_constant_to_every_logit_changes_nothing(case, shift):
     loss_plain.backward()
     loss_shifted.backward()
     np.testing.assert_allclose(loss_shifted.item(), loss_plain.item(), rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(shifted.grad.data, plain.grad.data, atol=1e-9)
+    np.testing.assert_allclose(shifted.grad.numpy(), plain.grad.numpy(), atol=1e-9)
 
 
 @given(arrays((3, 5), low=-1e4, high=1e4))
 def test_softmax_and_log_softmax_are_stable(x):
     t = Tensor(x)
-    assert np.all(np.isfinite(t.softmax(1).data)) and np.all(np.isfinite(t.log_softmax(1).data))
-    np.testing.assert_allclose(t.softmax(1).data.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(np.exp(t.log_softmax(1).data), t.softmax(1).data, atol=1e-12)
+    assert np.all(np.isfinite(t.softmax(1).numpy())) and np.all(np.isfinite(t.log_softmax(1).numpy()))
+    np.testing.assert_allclose(t.softmax(1).numpy().sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(t.log_softmax(1).numpy()), t.softmax(1).numpy(), atol=1e-12)

@@ -46,7 +46,7 @@ def test_a_relu_layers_backward_holds_two_activations_and_a_mask():
         cross_entropy(linear(linear(x, w1, b1).relu(), w2, b2), labels).backward()
 
     activation = m * hidden * 8
-    gradients = sum(p.data.nbytes for p in params)
+    gradients = sum(p.numpy().nbytes for p in params)
     small = 4 * m * classes * 8  # logits, probabilities, targets and their gradient
     assert traced_peak(step) <= 2 * activation + activation // 8 + gradients + small
 
@@ -70,14 +70,14 @@ def test_the_activation_is_freed_once_the_layer_above_has_its_gradient():
 def test_op_results_are_always_arrays(shape):
     x = Tensor(np.ones(shape), requires_grad=True)
     for result in (x.sum(), x.max(), x.mean(), x * 2.0, x.exp()):
-        assert type(result.data) is np.ndarray and result.dtype == np.float64
+        assert type(result.numpy()) is np.ndarray and result.dtype == np.float64
 
 
 def test_negative_transpose_axes_send_the_gradient_back_to_the_right_axes():
     x = Tensor(np.zeros((2, 3, 4)), requires_grad=True)
     seed = np.arange(24.0).reshape(4, 2, 3)
     x.transpose(-1, 0, -2).backward(seed)
-    np.testing.assert_array_equal(x.grad.data, seed.transpose(1, 2, 0))
+    np.testing.assert_array_equal(x.grad.numpy(), seed.transpose(1, 2, 0))
 
 
 # ----- gradients overwritten in place only when no one else holds them ---------------
@@ -115,17 +115,17 @@ def test_a_retained_gradient_is_not_masked_by_the_relu_that_follows():
     out.retain_grad()
     weights = np.array([[1.0, 2.0, 3.0, 4.0]])
     (out * weights).sum().backward()
-    np.testing.assert_array_equal(out.grad.data, weights)  # what arrived, before the mask
-    np.testing.assert_array_equal(pre.grad.data, weights * [[0, 1, 0, 1]])
-    np.testing.assert_array_equal(x.grad.data, 2 * weights * [[0, 1, 0, 1]])
+    np.testing.assert_array_equal(out.grad.numpy(), weights)  # what arrived, before the mask
+    np.testing.assert_array_equal(pre.grad.numpy(), weights * [[0, 1, 0, 1]])
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * weights * [[0, 1, 0, 1]])
 
 
 def test_a_leafs_gradient_is_not_masked_by_a_relu_sharing_its_array():
     bias = Tensor(np.zeros((1, 4)), requires_grad=True)
     hidden = Tensor(np.array([[-1.0, 2.0, -3.0, 4.0]]), requires_grad=True)
     (bias + (hidden * 1.0).relu()).sum().backward()  # Add hands the same array to both
-    np.testing.assert_array_equal(bias.grad.data, np.ones((1, 4)))
-    np.testing.assert_array_equal(hidden.grad.data, [[0, 1, 0, 1]])
+    np.testing.assert_array_equal(bias.grad.numpy(), np.ones((1, 4)))
+    np.testing.assert_array_equal(hidden.grad.numpy(), [[0, 1, 0, 1]])
 
 
 def test_a_gradient_passed_in_by_the_caller_is_left_as_it_was():
@@ -133,7 +133,7 @@ def test_a_gradient_passed_in_by_the_caller_is_left_as_it_was():
     upstream = np.array([5.0, 6.0])
     (x * 3.0).relu().backward(upstream)
     np.testing.assert_array_equal(upstream, [5.0, 6.0])
-    np.testing.assert_array_equal(x.grad.data, [0.0, 18.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 18.0])
 
 
 def test_retain_graph_gives_the_same_gradients_twice():
@@ -141,17 +141,17 @@ def test_retain_graph_gives_the_same_gradients_twice():
     w = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
     loss = cross_entropy(linear(Tensor(rng.standard_normal((4, 3))), w).relu(), rng.integers(0, 5, 4))
     loss.backward(retain_graph=True)
-    first = w.grad.data.copy()
+    first = w.grad.numpy().copy()
     loss.backward()
-    np.testing.assert_allclose(w.grad.data, 2 * first, rtol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first, rtol=1e-12)
 
 
 def test_two_leaves_behind_one_add_get_gradients_of_their_own():
     a = Tensor(np.zeros(3), requires_grad=True)
     b = Tensor(np.zeros(3), requires_grad=True)
     (a + b).backward(np.array([1.0, 2.0, 3.0]))  # Add hands one array to both inputs
-    a.grad.data[0] = 100.0  # an in-place edit of one gradient (clipping, say) ...
-    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0, 3.0])  # ... leaves the other alone
+    a.grad.numpy()[0] = 100.0  # an in-place edit of one gradient (clipping, say) ...
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 2.0, 3.0])  # ... leaves the other alone
 
 
 @pytest.mark.parametrize("through_an_op", [False, True])
@@ -159,5 +159,5 @@ def test_a_leafs_grad_never_aliases_the_callers_gradient(through_an_op):
     x = Tensor(np.zeros(2), requires_grad=True)
     upstream = np.array([5.0, 6.0])
     (x.reshape(2) if through_an_op else x).backward(upstream)
-    x.grad.data *= 2.0
+    x.grad.numpy()[...] *= 2.0
     np.testing.assert_array_equal(upstream, [5.0, 6.0])

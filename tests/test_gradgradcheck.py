@@ -3,7 +3,7 @@ finite differences of its backward, float64, at random cotangents) over Hypothes
 
 An op whose first derivative does not depend on its input (add, reshape, sum, ...) is checked through a square
 after it, so the gradient its backward returns depends on the input: a backward that left the graph would then
-show. Also: ``gradgradcheck`` rejects a backward that leaves the graph through ``.data``; ``hessian``, ``hvp`` and
+show. Also: ``gradgradcheck`` rejects a backward that leaves the graph through ``.numpy()``; ``hessian``, ``hvp`` and
 double backward through ``linear`` and ``cross_entropy`` equal PyTorch's; custom ``Function``s of first and second
 order.
 """
@@ -204,7 +204,7 @@ class Cube(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x.data**3
+        return x.numpy()**3
 
     @staticmethod
     def backward(ctx, grad):
@@ -213,32 +213,32 @@ class Cube(Function):
 
 
 class OnceOnlyCube(Function):
-    """``x ** 3`` whose backward computes ``3 x^2`` in NumPy from ``.data``: right once, and a constant to the graph."""
+    """``x ** 3`` whose backward computes ``3 x^2`` in NumPy (``.numpy()``): right once, a constant to the graph."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x.data**3
+        return x.numpy()**3
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * Tensor(3 * x.data**2)
+        return grad * Tensor(3 * x.numpy()**2)
 
 
 class OnceOnlyMul(Function):
-    """``a * b`` whose backward takes the other factor's ``.data``: its pure second derivatives (zero) are right,
+    """``a * b`` whose backward takes the other factor's ``.numpy()``: its pure second derivatives (zero) are right,
     the mixed one (d^2/da db = 1) comes out zero."""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a.data * b.data
+        return a.numpy() * b.numpy()
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * Tensor(b.data), grad * Tensor(a.data)
+        return grad * Tensor(b.numpy()), grad * Tensor(a.numpy())
 
 
 class ScaledProduct(Function):
@@ -248,7 +248,7 @@ class ScaledProduct(Function):
     def forward(ctx, a, b, scale):
         ctx.save_for_backward(a, b)
         ctx.scale = scale
-        return a.data * b.data * scale
+        return a.numpy() * b.numpy() * scale
 
     @staticmethod
     def backward(ctx, grad):
@@ -260,7 +260,7 @@ class ScaledProduct(Function):
 def test_a_function_with_a_backward_in_tensor_ops_is_differentiable_twice():
     x = np.array([0.5, -1.0, 2.0])
     assert gradcheck(Cube.apply, x) and gradgradcheck(Cube.apply, x)
-    np.testing.assert_allclose(hessian(lambda t: Cube.apply(t).sum(), Tensor(x)).data, np.diag(6 * x), rtol=1e-12)
+    np.testing.assert_allclose(hessian(lambda t: Cube.apply(t).sum(), Tensor(x)).numpy(), np.diag(6 * x), rtol=1e-12)
     a, b = np.array([[1.0, -2.0]]), np.array([[0.5], [3.0]])
     assert gradcheck(lambda s, t: ScaledProduct.apply(s, t, 0.5), a, b)
     assert gradgradcheck(lambda s, t: ScaledProduct.apply(s, t, 0.5), a, b)
@@ -323,7 +323,7 @@ def assert_close(mine, reference):
         for a, b in zip(mine, reference, strict=True):
             assert_close(a, b)
         return
-    np.testing.assert_allclose(mine.data, reference.detach().numpy(), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(mine.numpy(), reference.detach().numpy(), rtol=1e-8, atol=1e-8)
 
 
 def test_hessian_hvp_and_double_backward_through_linear_and_cross_entropy_match_pytorch():
@@ -363,7 +363,7 @@ class _WrongHalf(Function):
 
     @staticmethod
     def forward(ctx, g):
-        return g.data / 2
+        return g.numpy() / 2
 
     @staticmethod
     def backward(ctx, gg):
@@ -375,7 +375,7 @@ class _Half(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.data / 2
+        return x.numpy() / 2
 
     @staticmethod
     def backward(ctx, grad):

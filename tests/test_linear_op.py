@@ -30,12 +30,12 @@ def test_values_and_gradients_equal_the_three_op_expression(inputs):
     plain = [Tensor(a, requires_grad=True) for a in inputs]
     out = linear(*fused)
     expected = plain[0] @ plain[1].T + plain[2]
-    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
-    seed = np.arange(out.data.size, dtype=np.float64).reshape(out.shape)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+    seed = np.arange(out.numpy().size, dtype=np.float64).reshape(out.shape)
     out.backward(seed)
     expected.backward(seed)
     for got, want in zip(fused, plain, strict=True):
-        np.testing.assert_allclose(got.grad.data, want.grad.data, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got.grad.numpy(), want.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_is_one_node_and_skips_the_input_gradient():
@@ -54,7 +54,7 @@ def test_weight_gradient_comes_in_the_weights_own_layout():
     rng = np.random.default_rng(0)
     weight = Tensor(rng.standard_normal((5, 3)).astype(np.float32), requires_grad=True)
     linear(Tensor(rng.standard_normal((4, 3)).astype(np.float32)), weight).sum().backward()
-    assert weight.grad.data.flags.c_contiguous and weight.grad.dtype == np.float32
+    assert weight.grad.numpy().flags.c_contiguous and weight.grad.dtype == np.float32
 
 
 def test_float32_stays_float32_and_a_wider_bias_widens_like_the_plain_expression():
@@ -63,7 +63,7 @@ def test_float32_stays_float32_and_a_wider_bias_widens_like_the_plain_expression
     wide = Tensor(np.full(4, 0.1))
     out = linear(x, weight, wide)
     assert out.dtype == (x @ weight.T + wide).dtype == np.float64
-    np.testing.assert_allclose(out.data, 3.1)
+    np.testing.assert_allclose(out.numpy(), 3.1)
 
 
 @pytest.mark.parametrize(

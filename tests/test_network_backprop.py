@@ -41,5 +41,5 @@ def test_l_layer_relu_softmax_network_matches_l_model_backward(case):
     for layer in range(1, n_layers + 1):
         for kind in "Wb":
             np.testing.assert_allclose(
-                tensors[f"{kind}{layer}"].grad.data, expected[f"d{kind}{layer}"], rtol=1e-10, atol=1e-10
+                tensors[f"{kind}{layer}"].grad.numpy(), expected[f"d{kind}{layer}"], rtol=1e-10, atol=1e-10
             )

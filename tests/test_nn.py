@@ -87,12 +87,12 @@ def test_assigning_a_parameter_before_init_says_to_call_super_init():
 
 def test_parameter_data_is_the_array_itself_and_replaceable():
     layer = nn.Linear(3, 2)
-    array = layer.weight.data
+    array = layer.weight.numpy()
     array[0, 0] = 7.0
     assert layer.state_dict()["weight"][0, 0] == 7.0
     layer.weight.data = np.ones((2, 3), dtype=np.float32)
     out = layer(Tensor(np.ones((1, 3), dtype=np.float32)))
-    np.testing.assert_allclose(out.data, 3.0 + layer.bias.data[None, :])
+    np.testing.assert_allclose(out.numpy(), 3.0 + layer.bias.numpy()[None, :])
 
 
 def test_forward_hooks_see_inputs_and_output_and_can_be_removed():
@@ -111,8 +111,8 @@ def test_forward_hooks_see_inputs_and_output_and_can_be_removed():
 def test_a_hook_returning_a_value_replaces_the_output():
     layer = nn.Linear(2, 2)
     with layer.register_forward_hook(lambda module, inputs, output: output * 0.0):
-        assert np.all(layer(Tensor(np.ones((1, 2), dtype=np.float32))).data == 0)
-    assert np.any(layer(Tensor(np.ones((1, 2), dtype=np.float32))).data != 0)
+        assert np.all(layer(Tensor(np.ones((1, 2), dtype=np.float32))).numpy() == 0)
+    assert np.any(layer(Tensor(np.ones((1, 2), dtype=np.float32))).numpy() != 0)
 
 
 def test_train_and_eval_reach_every_submodule():
@@ -129,7 +129,7 @@ def test_zero_grad_clears_every_gradient():
     model(Tensor(np.ones((2, 3), dtype=np.float32))).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in model.parameters())
+    assert all(np.all(p.grad.numpy() == 0) for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
 
@@ -141,10 +141,10 @@ def test_parameters_are_float32_by_default_and_float64_on_request():
     assert {p.dtype for p in mlp().parameters()} == {np.dtype(np.float32)}
     assert {p.dtype for p in mlp((3, 4, 2), dtype=np.float64).parameters()} == {np.dtype(np.float64)}
     model = mlp((3, 4, 2))
-    weights = [p.data.copy() for p in model.parameters()]
+    weights = [p.numpy().copy() for p in model.parameters()]
     assert model.to(np.float64) is model
     for param, weight in zip(model.parameters(), weights, strict=True):
-        assert param.dtype == np.float64 and np.array_equal(param.data, weight)
+        assert param.dtype == np.float64 and np.array_equal(param.numpy(), weight)
     with pytest.raises(TypeError, match="floating"):
         model.to(np.int32)
 
@@ -172,8 +172,8 @@ def test_state_dict_round_trips_into_a_fresh_model():
     source, target = mlp((5, 4, 3)), mlp((5, 4, 3))
     target.load_state_dict(source.state_dict())
     for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters(), strict=True):
-        assert np.array_equal(a.data, b.data), name
-        assert a.data is not b.data
+        assert np.array_equal(a.numpy(), b.numpy()), name
+        assert a.numpy() is not b.numpy()
 
 
 def test_load_state_dict_names_every_missing_unexpected_and_misshaped_entry_and_changes_nothing():
@@ -196,7 +196,7 @@ def test_load_state_dict_non_strict_reports_what_it_skipped():
     state = {"0.weight": np.ones((4, 5)), "extra": np.ones(2)}
     result = model.load_state_dict(state, strict=False)
     assert result.missing_keys == ["0.bias", "2.weight", "2.bias"] and result.unexpected_keys == ["extra"]
-    assert model[0].weight.dtype == np.float32 and np.all(model[0].weight.data == 1)
+    assert model[0].weight.dtype == np.float32 and np.all(model[0].weight.numpy() == 1)
 
 
 # ----- description and configs --------------------------------------------------------
@@ -286,7 +286,7 @@ def test_sequential_indexes_slices_iterates_and_appends():
     head = model[:2]
     assert len(head) == 2 and head[0] is model[0]
     x = Tensor(np.ones((3, 4), dtype=np.float32))
-    np.testing.assert_array_equal(model[2:](head(x)).data, model(x).data)
+    np.testing.assert_array_equal(model[2:](head(x)).numpy(), model(x).numpy())
     with pytest.raises(IndexError, match="out of range for 5 layers"):
         model[5]
     assert len(model.append(nn.Softmax())) == 6
@@ -308,25 +308,25 @@ def test_mlp_forward_and_gradients_match_pytorch():
     expected.backward()
     np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
     for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=name)
 
 
 @given(arrays(st.tuples(st.integers(1, 4), st.just(3))), st.booleans())
 def test_linear_gradients_match_finite_differences(x, bias):
     layer = nn.Linear(3, 2, bias=bias, dtype=np.float64, generator=0)
-    params = [layer.weight.data, layer.bias.data] if bias else [layer.weight.data]
+    params = [layer.weight.numpy(), layer.bias.numpy()] if bias else [layer.weight.numpy()]
     assert_gradients_match(lambda x, w, *b: functional.linear(x, w, *b), x, *params)
 
 
 @given(arrays(st.tuples(st.integers(1, 4), st.integers(2, 5))))
 def test_activation_modules_equal_their_functions(x):
     t = Tensor(x)
-    np.testing.assert_array_equal(nn.ReLU()(t).data, np.maximum(x, 0))
-    np.testing.assert_allclose(nn.Sigmoid()(t).data, 1 / (1 + np.exp(-x)), rtol=1e-12)
-    np.testing.assert_allclose(nn.Tanh()(t).data, np.tanh(x), rtol=1e-12)
-    probabilities = nn.Softmax(dim=1)(t).data
+    np.testing.assert_array_equal(nn.ReLU()(t).numpy(), np.maximum(x, 0))
+    np.testing.assert_allclose(nn.Sigmoid()(t).numpy(), 1 / (1 + np.exp(-x)), rtol=1e-12)
+    np.testing.assert_allclose(nn.Tanh()(t).numpy(), np.tanh(x), rtol=1e-12)
+    probabilities = nn.Softmax(dim=1)(t).numpy()
     np.testing.assert_allclose(probabilities, np.exp(x) / np.exp(x).sum(axis=1, keepdims=True), rtol=1e-12)
-    np.testing.assert_allclose(functional.log_softmax(t, 1).data, np.log(probabilities), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(functional.log_softmax(t, 1).numpy(), np.log(probabilities), rtol=1e-9, atol=1e-12)
 
 
 def test_flatten_merges_the_chosen_axes():
@@ -344,7 +344,7 @@ def test_flatten_merges_the_chosen_axes():
 def test_dropout_is_identity_in_eval_mode_and_keeps_the_mean_in_training():
     layer = nn.Dropout(0.25, generator=0)
     x = Tensor(np.ones((200, 500)))
-    out = layer(x).data
+    out = layer(x).numpy()
     kept = out != 0
     assert set(np.unique(out)) == {0.0, 1 / 0.75}
     assert abs(kept.mean() - 0.75) < 0.01
@@ -356,7 +356,7 @@ def test_dropout_backward_masks_the_gradient_like_the_forward():
     x = Tensor(np.ones((4, 6)), requires_grad=True)
     out = nn.Dropout(0.5, generator=1)(x)
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, out.data)
+    np.testing.assert_array_equal(x.grad.numpy(), out.numpy())
 
 
 def test_dropout_masks_are_reproducible_from_a_seed_and_differ_between_layers():
@@ -365,14 +365,14 @@ def test_dropout_masks_are_reproducible_from_a_seed_and_differ_between_layers():
     nn.init.manual_seed(5)
     again = [nn.Dropout(0.5), nn.Dropout(0.5)]
     x = Tensor(np.ones((8, 8)))
-    masks = [layer(x).data for layer in first]
-    assert np.array_equal(masks[0], again[0](x).data) and np.array_equal(masks[1], again[1](x).data)
+    masks = [layer(x).numpy() for layer in first]
+    assert np.array_equal(masks[0], again[0](x).numpy()) and np.array_equal(masks[1], again[1](x).numpy())
     assert not np.array_equal(masks[0], masks[1])
 
 
 def test_dropout_edge_probabilities():
     x = Tensor(np.ones((3, 3)))
-    assert np.all(nn.Dropout(1.0)(x).data == 0)
+    assert np.all(nn.Dropout(1.0)(x).numpy() == 0)
     assert nn.Dropout(0.0)(x) is x
     with pytest.raises(ValueError, match=r"\[0, 1\], got 1.5"):
         nn.Dropout(1.5)
@@ -390,27 +390,27 @@ def test_notebook_init_reproduces_initialize_parameters_deep_bit_for_bit():
     expected = nb.initialize_parameters_deep(dims)
     linears = [m for m in model if isinstance(m, nn.Linear)]
     for layer, module in enumerate(linears, start=1):
-        assert np.array_equal(module.weight.data, expected[f"W{layer}"])
-        assert np.array_equal(module.bias.data, expected[f"b{layer}"][:, 0])
+        assert np.array_equal(module.weight.numpy(), expected[f"W{layer}"])
+        assert np.array_equal(module.bias.numpy(), expected[f"b{layer}"][:, 0])
 
 
 def test_same_seed_same_weights_bitwise_and_different_seed_different_weights():
     def build(seed):
         nn.init.manual_seed(seed)
-        return np.concatenate([p.data.ravel() for p in mlp((20, 30, 10)).parameters()])
+        return np.concatenate([p.numpy().ravel() for p in mlp((20, 30, 10)).parameters()])
 
     assert np.array_equal(build(3), build(3))
     assert not np.array_equal(build(3), build(4))
-    assert np.array_equal(nn.Linear(5, 4, generator=9).weight.data, nn.Linear(5, 4, generator=9).weight.data)
+    assert np.array_equal(nn.Linear(5, 4, generator=9).weight.numpy(), nn.Linear(5, 4, generator=9).weight.numpy())
 
 
 def test_linear_default_init_is_pytorchs_bound():
     layer = nn.Linear(400, 300, generator=0)
     bound = 1 / math.sqrt(400)
-    for param in (layer.weight.data, layer.bias.data):
+    for param in (layer.weight.numpy(), layer.bias.numpy()):
         assert np.abs(param).max() <= bound
         assert np.abs(param).max() > 0.95 * bound
-    assert abs(layer.weight.data.std() - bound / math.sqrt(3)) < 0.02 * bound
+    assert abs(layer.weight.numpy().std() - bound / math.sqrt(3)) < 0.02 * bound
 
 
 @settings(max_examples=10)
@@ -426,7 +426,7 @@ def test_he_and_xavier_have_their_documented_spread(fan_in, fan_out, seed):
     for name, (initialise, options, std) in spreads.items():
         initialise(weight, generator=seed, **options)
         # the sample std of n >= 10,000 draws is off by 0.7% (one sd): 5% is 7 sd
-        assert abs(weight.data.std() / std - 1) < 0.05, name
+        assert abs(weight.numpy().std() / std - 1) < 0.05, name
 
 
 def test_init_functions_keep_the_tensor_dtype():

@@ -76,10 +76,10 @@ def test_default_initialisation_is_pytorchs_uniform_bound_and_seeded():
     conv = Conv2d(8, 16, 3, generator=0)
     bound = 1 / math.sqrt(8 * 3 * 3)
     assert conv.weight.shape == (16, 8, 3, 3) and conv.bias.shape == (16,)
-    assert np.abs(conv.bias.data).max() <= bound
-    assert 0.99 * bound < np.abs(conv.weight.data).max() <= bound  # 1,152 draws reach close to the bound
-    assert conv.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
-    np.testing.assert_array_equal(conv.weight.data, Conv2d(8, 16, 3, generator=0).weight.data)
+    assert np.abs(conv.bias.numpy()).max() <= bound
+    assert 0.99 * bound < np.abs(conv.weight.numpy()).max() <= bound  # 1,152 draws reach close to the bound
+    assert conv.weight.numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+    np.testing.assert_array_equal(conv.weight.numpy(), Conv2d(8, 16, 3, generator=0).weight.numpy())
     assert Conv2d(1, 2, 3, dtype=np.float64).weight.dtype == np.float64
     assert Conv2d(1, 2, 3, bias=False).bias is None
     assert [name for name, _ in Conv2d(1, 2, 3, bias=False).named_parameters()] == ["weight"]
@@ -154,10 +154,10 @@ def test_layers_compute_what_torch_computes():
     logits.cross_entropy(np.arange(5) % 4).backward()
     theirs = twin(torch.from_numpy(x))
     torch.nn.functional.cross_entropy(theirs, torch.arange(5) % 4).backward()
-    np.testing.assert_allclose(logits.data, theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logits.numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
     for (name, param), (their_name, their_param) in zip(model.named_parameters(), twin.named_parameters(), strict=True):
         assert name == their_name
-        np.testing.assert_allclose(param.grad.data, their_param.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(param.grad.numpy(), their_param.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 def test_gradients_through_a_cnn_module_match_finite_differences():
@@ -170,7 +170,7 @@ def test_gradients_through_a_cnn_module_match_finite_differences():
             setattr(model[int(index)], attribute, weight)
         return model(x).cross_entropy(np.array([1, 3]))
 
-    gradcheck(loss, images(2, side=8, seed=4, dtype=np.float64), *(p.data for p in model.parameters()))
+    gradcheck(loss, images(2, side=8, seed=4, dtype=np.float64), *(p.numpy() for p in model.parameters()))
 
 
 # ----- the CNN recipe ---------------------------------------------------------------------
@@ -208,9 +208,9 @@ def test_cnn_recipe_builds_the_planned_network_with_pytorchs_state_dict_names():
 
 def test_cnn_weights_are_he_initialised_and_reproducible():
     model = build_model(RECIPES["cnn"])
-    conv = model[3].weight.data
+    conv = model[3].weight.numpy()
     assert conv.dtype == np.float32 and conv.std() == pytest.approx(math.sqrt(2 / (32 * 9)), rel=0.05)
-    assert not model[3].bias.data.any()
+    assert not model[3].bias.numpy().any()
     again = build_model(RECIPES["cnn"])
     for name, array in model.state_dict().items():
         np.testing.assert_array_equal(array, again.state_dict()[name], err_msg=name)
@@ -250,7 +250,7 @@ def test_a_cnn_checkpoint_rebuilds_the_model_and_its_logits(tmp_path):
     ckpt = load_checkpoint(path)
     assert repr(ckpt.model) == repr(model) and ckpt.preprocessing["input_shape"] == [1, 28, 28]
     x = Tensor(images(4, seed=6))
-    np.testing.assert_array_equal(ckpt.model(x).data, model(x).data)
+    np.testing.assert_array_equal(ckpt.model(x).numpy(), model(x).numpy())
 
 
 def test_cnn_weights_load_into_torch_through_safetensors_alone(tmp_path):
@@ -262,7 +262,7 @@ def test_cnn_weights_load_into_torch_through_safetensors_alone(tmp_path):
     x = images(8, seed=8)
     with torch.no_grad():
         expected = twin(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(Tensor(x)).data, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
 # ----- the command line -------------------------------------------------------------------

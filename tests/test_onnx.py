@@ -105,7 +105,7 @@ def _matmul_case(draw: st.DrawFn) -> Any:
         st.sampled_from(
             [
                 lambda x: x @ w,
-                lambda x: ops.MatMul.apply(x, Tensor(w.data.T.copy(), requires_grad=True), False, True),
+                lambda x: ops.MatMul.apply(x, Tensor(w.numpy().T.copy(), requires_grad=True), False, True),
                 lambda x: ops.MatMul.apply(w, x, True, True),  # (k, batch): the batch on axis 1
             ]
         )
@@ -247,7 +247,7 @@ def test_parameters_are_initializers_under_their_names_and_the_batch_is_symbolic
     initializers = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
     assert initializers.keys() == dict(model.named_parameters()).keys()
     for name, param in model.named_parameters():
-        np.testing.assert_array_equal(initializers[name], param.data)
+        np.testing.assert_array_equal(initializers[name], param.numpy())
     assert [n.op_type for n in proto.graph.node if n.op_type != "Constant"] == [
         "Conv", "Relu", "MaxPool", "Reshape", "Gemm",
     ]  # fmt: skip
@@ -281,7 +281,7 @@ def test_export_leaves_the_model_in_its_mode_with_its_flags():
 class Softplus(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.logaddexp(0, x.data)
+        return np.logaddexp(0, x.numpy())
 
     @staticmethod
     def backward(ctx, grad):

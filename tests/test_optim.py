@@ -31,7 +31,7 @@ def run_ours(cls, options, grads, dtype=np.float64) -> list[Tensor]:
 
 
 def run_torch(torch, name, options, grads) -> list[np.ndarray]:
-    params = [torch.from_numpy(p.data.copy()).requires_grad_() for p in parameters()]
+    params = [torch.from_numpy(p.numpy().copy()).requires_grad_() for p in parameters()]
     optimizer = getattr(torch.optim, name)(params, **options)
     for step in grads:
         for p, g in zip(params, step, strict=True):
@@ -79,7 +79,7 @@ def test_updates_match_pytorch(case, steps):
     ours = run_ours(OPTIMIZERS[name], options, grads)
     theirs = run_torch(torch, name, options, grads)
     for p, q in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(p.data, q, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p.numpy(), q, rtol=1e-12, atol=1e-14)
 
 
 def test_defaults_are_pytorchs():
@@ -93,23 +93,23 @@ def test_defaults_are_pytorchs():
 def test_plain_sgd_is_the_notebooks_update():
     grads = gradient_sequence(3)
     params = run_ours(optim.SGD, {"lr": 0.01}, grads)
-    expected = [p.data for p in parameters()]
+    expected = [p.numpy() for p in parameters()]
     for step in grads:
         expected = [w - 0.01 * g for w, g in zip(expected, step, strict=True)]
     for p, e in zip(params, expected, strict=True):
-        np.testing.assert_array_equal(p.data, e)
+        np.testing.assert_array_equal(p.numpy(), e)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_updates_are_in_place_and_float32_stays_float32(name):
     params = parameters(np.float32)
-    arrays = [p.data for p in params]
+    arrays = [p.numpy() for p in params]
     optimizer = OPTIMIZERS[name](params, lr=np.float64(0.01))
     for step in gradient_sequence(2):
         for p, g in zip(params, step, strict=True):
             p.grad = Tensor(g.astype(np.float32))
         optimizer.step()
-    assert all(p.data is a and p.dtype == np.float32 for p, a in zip(params, arrays, strict=True))
+    assert all(p.numpy() is a and p.dtype == np.float32 for p, a in zip(params, arrays, strict=True))
     assert all(
         v.dtype == np.float32 for state in optimizer.state.values() for v in state.values() if hasattr(v, "dtype")
     )
@@ -117,10 +117,10 @@ def test_updates_are_in_place_and_float32_stays_float32(name):
 
 def test_parameters_without_gradient_are_left_alone():
     params = parameters()
-    before = params[1].data.copy()
+    before = params[1].numpy().copy()
     params[0].grad = Tensor(np.ones((4, 3)))
     optim.Adam(params).step()
-    np.testing.assert_array_equal(params[1].data, before)
+    np.testing.assert_array_equal(params[1].numpy(), before)
 
 
 def test_zero_grad_forgets_gradients():
@@ -129,7 +129,7 @@ def test_zero_grad_forgets_gradients():
         p.grad = Tensor(np.ones(p.shape))
     optimizer = optim.SGD(params, lr=0.1)
     optimizer.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in params)
+    assert all(np.all(p.grad.numpy() == 0) for p in params)
     optimizer.zero_grad()
     assert all(p.grad is None for p in params)
 
@@ -138,10 +138,10 @@ def test_param_groups_take_their_own_hyperparameters():
     first, second, _ = parameters()
     optimizer = optim.SGD([{"params": [first]}, {"params": [second], "lr": 0.5}], lr=0.1)
     first.grad, second.grad = Tensor(np.ones(first.shape)), Tensor(np.ones(second.shape))
-    before = [first.data.copy(), second.data.copy()]
+    before = [first.numpy().copy(), second.numpy().copy()]
     optimizer.step()
-    np.testing.assert_allclose(before[0] - first.data, 0.1)
-    np.testing.assert_allclose(before[1] - second.data, 0.5)
+    np.testing.assert_allclose(before[0] - first.numpy(), 0.1)
+    np.testing.assert_allclose(before[1] - second.numpy(), 0.5)
 
 
 @pytest.mark.parametrize(
@@ -172,7 +172,7 @@ def test_state_dict_resume_continues_bitwise(name):
         for p, g in zip(params, step, strict=True):
             p.grad = Tensor(g)
         optimizer.step()
-    saved_weights = [p.data.copy() for p in params]
+    saved_weights = [p.numpy().copy() for p in params]
     saved_state = optimizer.state_dict()
 
     resumed = [Tensor(w, requires_grad=True) for w in saved_weights]
@@ -183,7 +183,7 @@ def test_state_dict_resume_continues_bitwise(name):
             p.grad = Tensor(g)
         optimizer.step()
     for p, q in zip(uninterrupted, resumed, strict=True):
-        assert np.array_equal(p.data, q.data)
+        assert np.array_equal(p.numpy(), q.numpy())
 
 
 def test_load_state_dict_refuses_another_model():

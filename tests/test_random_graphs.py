@@ -50,7 +50,7 @@ REPRODUCTIONS = [
 def test_a_0d_value_read_twice_gets_both_gradients(fn, value, expected):
     x = Tensor(value, requires_grad=True)
     fn(x).backward()
-    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("fn, value, expected", REPRODUCTIONS)

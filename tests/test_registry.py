@@ -71,7 +71,7 @@ class WrongTanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x.data)
+        out = np.tanh(x.numpy())
         ctx.save_for_backward(out)
         return out
 

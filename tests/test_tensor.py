@@ -70,7 +70,7 @@ def test_reused_values_accumulate():
 def test_x_plus_x_times_x(x):
     t = Tensor(x, requires_grad=True)
     ((t + t) * t).sum().backward()
-    np.testing.assert_allclose(t.grad.data, 4 * x)
+    np.testing.assert_allclose(t.grad.numpy(), 4 * x)
 
 
 def test_diamond_graph():
@@ -85,7 +85,7 @@ def test_two_backward_calls_accumulate_and_grad_starts_as_none():
     assert x.grad is None
     (x * x).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0])
     assert isinstance(x.grad, Tensor)
 
 
@@ -94,7 +94,7 @@ def test_retain_graph_allows_a_second_pass_and_release_forbids_it():
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * (np.exp(x.data) * (x.data + 1)))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (np.exp(x.numpy()) * (x.numpy() + 1)))
     with pytest.raises(RuntimeError, match=r"already freed.*retain_graph=True"):
         y.backward()
 
@@ -113,7 +113,7 @@ def test_backward_on_a_non_scalar_needs_a_gradient():
     with pytest.raises(RuntimeError, match=r"shape \(2, 3\); pass gradient="):
         (x * 2).backward()
     (x * 2).backward(gradient=np.full((2, 3), 0.5))
-    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3)))
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
 
 
 def test_backward_without_a_graph_says_why():
@@ -162,7 +162,7 @@ def test_the_graph_does_not_keep_intermediate_tensors_alive():
     gc.collect()
     assert alive() is None
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data, np.full((3, 3), 2.0))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((3, 3), 2.0))
 
 
 def test_retain_grad_keeps_a_non_leaf_gradient():
@@ -170,7 +170,7 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     hidden = x * 3
     hidden.retain_grad()
     (hidden * hidden).sum().backward()
-    np.testing.assert_array_equal(hidden.grad.data, 2 * hidden.data)
+    np.testing.assert_array_equal(hidden.grad.numpy(), 2 * hidden.numpy())
 
 
 # ----- no_grad, detach -----------------------------------------------------------------
@@ -194,8 +194,8 @@ def test_detach_stops_gradients():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = x * x.detach()
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, x.data)  # not 2x
-    assert x.detach().data is x.data
+    np.testing.assert_array_equal(x.grad.numpy(), x.numpy())  # not 2x
+    assert x.detach().numpy() is x.numpy()
 
 
 def test_requires_grad_underscore_returns_self():
@@ -209,7 +209,7 @@ def test_requires_grad_underscore_returns_self():
 def test_array_views():
     t = Tensor(np.arange(6.0).reshape(2, 3))
     assert (t.shape, t.ndim, len(t), t.size) == ((2, 3), 2, 2, 6)
-    assert t.numpy() is t.data
+    assert t.numpy() is t.numpy()
     assert Tensor(np.array([[7.0]])).item() == 7.0
     with pytest.raises(ValueError, match=r"single-element.*\(2, 3\)"):
         t.item()
@@ -271,16 +271,16 @@ def test_in_place_arithmetic_writes_the_tensors_own_array(name, pair, data):
     x = data.draw(arrays(shape, 0.5, 3.0))
     other = data.draw(arrays(pair[1], 0.5, 3.0))
     t = Tensor(x.copy())
-    array = t.data
+    array = t.numpy()
     assert update(t, Tensor(other)) is t
-    assert t.data is array and t._version == 1
-    np.testing.assert_array_equal(t.data, ufunc(x, other))
+    assert t.numpy() is array and t._version == 1
+    np.testing.assert_array_equal(t.numpy(), ufunc(x, other))
 
 
 def test_add_and_sub_take_alpha_like_pytorch():
     t = Tensor(np.ones(3))
     t.add_(Tensor(np.full(3, 2.0)), alpha=3).sub_(1, alpha=0.5)
-    np.testing.assert_array_equal(t.data, np.full(3, 6.5))
+    np.testing.assert_array_equal(t.numpy(), np.full(3, 6.5))
 
 
 def test_the_tutorial_update_changes_module_parameters_in_place():
@@ -288,15 +288,27 @@ def test_the_tutorial_update_changes_module_parameters_in_place():
     rng = np.random.default_rng(0)
     model(Tensor(rng.standard_normal((5, 3)).astype(np.float32))).sum().backward()
     params = list(model.parameters())
-    expected = [p.data - np.float32(0.1) * p.grad.data for p in params]
+    expected = [p.numpy() - np.float32(0.1) * p.grad.numpy() for p in params]
     with no_grad():
         for p in model.parameters():
             p -= 0.1 * p.grad
     assert [id(p) for p in model.parameters()] == [id(p) for p in params]
     for p, want in zip(model.parameters(), expected, strict=True):
-        np.testing.assert_allclose(p.data, want, rtol=1e-6)
+        np.testing.assert_allclose(p.numpy(), want, rtol=1e-6)
         assert p.is_leaf and p.requires_grad and p.dtype == np.float32
     model(Tensor(np.ones((1, 3), dtype=np.float32))).sum().backward()  # still trainable
+
+
+def test_data_is_a_tensor_outside_the_graph_that_shares_memory():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    w.data -= 0.5 * w.grad.data  # PyTorch's old-style update: no error, no graph, in place
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
+    assert w.is_leaf and w.requires_grad and w._version == 0  # autograd does not see .data changes
+    assert not w.data.requires_grad and w.data.grad_fn is None
+    w.data = np.array([3.0, 4.0])
+    np.testing.assert_array_equal(w.numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(np.asarray(w), [3.0, 4.0])
 
 
 def test_a_bare_leaf_stays_a_leaf_that_requires_grad():
@@ -304,11 +316,11 @@ def test_a_bare_leaf_stays_a_leaf_that_requires_grad():
     (w * w).sum().backward()
     with no_grad():
         w -= 0.5 * w.grad
-    np.testing.assert_array_equal(w.data, [0.0, 0.0])
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
     assert w.is_leaf and w.requires_grad
     w.grad = None
     (w * 3).sum().backward()
-    np.testing.assert_array_equal(w.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
 
 
 @pytest.mark.parametrize(
@@ -324,7 +336,7 @@ def test_in_place_on_a_leaf_that_requires_grad_raises_pytorchs_error(update):
     w = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
         update[0](w, 2.0)
-    np.testing.assert_array_equal(w.data, np.ones(3))
+    np.testing.assert_array_equal(w.numpy(), np.ones(3))
     assert w._version == 0
 
 
@@ -338,7 +350,7 @@ def test_in_place_on_a_graph_tensor_is_recorded():
     assert h.grad_fn is not None and not h.is_leaf
     cotangent = np.array([0.5, -1.0, 2.0])
     h.backward(cotangent)
-    np.testing.assert_allclose(w.grad.data, cotangent * 3 * w.data)
+    np.testing.assert_allclose(w.grad.numpy(), cotangent * 3 * w.numpy())
 
 
 def test_a_plain_buffer_takes_the_graph_of_what_is_added_into_it():
@@ -347,7 +359,7 @@ def test_a_plain_buffer_takes_the_graph_of_what_is_added_into_it():
     total += x * x
     assert total.requires_grad and total.grad_fn is not None
     total.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
 
 
 def test_changing_a_saved_tensor_in_place_makes_backward_raise():
@@ -377,7 +389,7 @@ def test_changing_what_no_op_needs_is_no_error():
     loss = (y * 2).sum()  # the gradient with respect to y needs only the 2
     y += 1
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
 def test_views_share_the_version_counter():
@@ -395,7 +407,7 @@ def test_views_share_the_version_counter():
 def test_in_place_errors_name_the_problem():
     ints = Tensor(np.arange(3))
     ints += 1
-    np.testing.assert_array_equal(ints.data, [1, 2, 3])
+    np.testing.assert_array_equal(ints.numpy(), [1, 2, 3])
     with pytest.raises(TypeError, match=r"add_: the result \(float64\) cannot be written in place into this int64"):
         ints += 1.5
     with pytest.raises(ValueError, match=r"does not fit in place into this tensor of shape \(3,\)"):
@@ -406,10 +418,10 @@ def test_in_place_errors_name_the_problem():
 
 def test_fill_zero_and_copy_overwrite_and_cast():
     t = Tensor(np.arange(4.0).reshape(2, 2))
-    assert t.fill_(7).data.tolist() == [[7.0, 7.0], [7.0, 7.0]]
-    assert t.copy_(Tensor(np.array([1, 2]))).data.tolist() == [[1.0, 2.0], [1.0, 2.0]]
-    assert t.zero_().data.tolist() == [[0.0, 0.0], [0.0, 0.0]] and t._version == 3
+    assert t.fill_(7).numpy().tolist() == [[7.0, 7.0], [7.0, 7.0]]
+    assert t.copy_(Tensor(np.array([1, 2]))).numpy().tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    assert t.zero_().numpy().tolist() == [[0.0, 0.0], [0.0, 0.0]] and t._version == 3
     w = Tensor(np.ones(2), requires_grad=True)
     (w * 3).sum().backward()
     w.grad.zero_()  # the tutorials' gradient reset
-    np.testing.assert_array_equal(w.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])

@@ -40,9 +40,9 @@ def test_an_epoch_serves_each_row_once_in_batches_of_the_given_size(rows, batch_
     size = rows if batch_size is None else batch_size
     assert len(batches) == len(loader)
     assert all(len(bx) == len(by) == size for bx, by in batches[:-1])
-    served = np.concatenate([by.data for _, by in batches]) if batches else np.array([], dtype=int)
+    served = np.concatenate([by.numpy() for _, by in batches]) if batches else np.array([], dtype=int)
     for bx, by in batches:
-        np.testing.assert_array_equal(bx.data, x[by.data])  # rows stay paired across arrays
+        np.testing.assert_array_equal(bx.numpy(), x[by.numpy()])  # rows stay paired across arrays
     if drop_last:
         assert len(served) == rows // size * size and len(set(served.tolist())) == len(served)
     else:
@@ -55,7 +55,7 @@ def test_shuffle_order_depends_on_seed_and_epoch_alone():
     x = np.arange(100)
 
     def served(loader):
-        return np.concatenate([b.data for (b,) in loader])
+        return np.concatenate([b.numpy() for (b,) in loader])
 
     def resumed_at(seed, epoch):
         loader = DataLoader(x, batch_size=10, shuffle=True, seed=seed)
@@ -180,7 +180,7 @@ def test_divergence_stops_at_the_first_non_finite_step():
     history = error.value.history
     assert history.step == list(range(error.value.step))
     assert all(np.isfinite(history.loss))
-    assert all(np.isfinite(p.data).all() for p in model.parameters())
+    assert all(np.isfinite(p.numpy()).all() for p in model.parameters())
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -260,7 +260,7 @@ def test_an_interrupted_run_continues_mid_epoch_bit_for_bit():
         within_epoch=state.within,
     )
     for (name, a), (_, b) in zip(model.named_parameters(), model_b.named_parameters(), strict=True):
-        assert a.data.tobytes() == b.data.tobytes(), name
+        assert a.numpy().tobytes() == b.numpy().tobytes(), name
     for name in ("step", "loss", "epoch", "train_accuracy", "dev_loss", "dev_accuracy", "lr"):
         assert getattr(resumed, name) == getattr(whole, name), name
     with pytest.raises(ValueError, match=r"within_epoch\.batches is 4, but an epoch has 3"):

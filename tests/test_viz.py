@@ -167,7 +167,7 @@ def test_parameter_names_come_from_a_map_pairs_or_anything_with_named_parameters
     labels = {lines(a)[0] for a in parse(sources.pop())[0].values()}
     assert set(PARAMETERS) <= labels
     with pytest.raises(TypeError, match=r"params\['W1'\] is a ndarray"):
-        draw_graph(t["loss"], {"W1": t["W1"].data})
+        draw_graph(t["loss"], {"W1": t["W1"].numpy()})
 
 
 OPS = {
@@ -231,7 +231,7 @@ def test_drawing_is_read_only():
 
     def snapshot():
         state = [(op.parents, op.released, op.needs_input_grad, op.retained, op.out_shape) for op in ops]
-        return state, [(t[n].data, t[n].grad) for n in PARAMETERS]
+        return state, [(t[n].numpy(), t[n].grad) for n in PARAMETERS]
 
     before = snapshot()
     draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}, show_grad=True)
@@ -275,8 +275,8 @@ def test_show_grad_prints_each_kept_gradient_norm():
     nodes, _ = parse(draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}, show_grad=True).source)
     by_first_line = {lines(a)[0]: a for a in nodes.values()}
     for name in PARAMETERS:
-        assert grad_label(by_first_line[name]) == f"|grad| {np.linalg.norm(t[name].grad.data):.2e}"
-    assert grad_label(by_first_line["ReLU"]) == f"|grad| {np.linalg.norm(t['A1'].grad.data):.2e}"
+        assert grad_label(by_first_line[name]) == f"|grad| {np.linalg.norm(t[name].grad.numpy()):.2e}"
+    assert grad_label(by_first_line["ReLU"]) == f"|grad| {np.linalg.norm(t['A1'].grad.numpy()):.2e}"
     assert by_first_line["MatMul"]["fillcolor"] == "#dddddd"  # not kept: grey, no norm
     assert not any(line.startswith("|grad|") for line in lines(by_first_line["MatMul"]))
     assert "|grad|" not in draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}).source
@@ -302,7 +302,7 @@ def test_gradient_colours_rank_the_graphs_own_norms_and_borders_mark_the_absolut
 def test_a_healthy_network_gets_colours_that_tell_its_gradients_apart():
     t = notebook_network(np.random.default_rng(20))
     t["loss"].backward()
-    norms = {n: np.linalg.norm(t[n].grad.data) for n in PARAMETERS}
+    norms = {n: np.linalg.norm(t[n].grad.numpy()) for n in PARAMETERS}
     assert all(1e-5 < norm < 1e1 for norm in norms.values())  # all inside the absolute range
     nodes, _ = parse(draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}, show_grad=True).source)
     fill = {lines(a)[0]: a["fillcolor"] for a in nodes.values() if lines(a)[0] in PARAMETERS}
@@ -483,10 +483,10 @@ def test_model_gradients_are_drawn_and_the_parameters_grads_restored():
     cross_entropy(outputs[-1], y).backward()
     by_first_line = {lines(a)[0]: a for a in nodes.values()}
     for name, p in model.named_parameters():
-        assert grad_label(by_first_line[name]) == f"|grad| {np.linalg.norm(p.grad.data):.2e}"
+        assert grad_label(by_first_line[name]) == f"|grad| {np.linalg.norm(p.grad.numpy()):.2e}"
     ids, _ = recorded(cross_entropy(outputs[-1], y))
     for out in outputs[1:]:
-        assert grad_label(nodes[ids[id(out.grad_fn)]]) == f"|grad| {np.linalg.norm(out.grad.data):.2e}"
+        assert grad_label(nodes[ids[id(out.grad_fn)]]) == f"|grad| {np.linalg.norm(out.grad.numpy()):.2e}"
 
 
 def test_vanishing_gradients_of_the_notebooks_deep_network_are_marked():
@@ -514,7 +514,7 @@ def test_draw_model_explains_bad_calls():
     with pytest.raises(ValueError, match="show_grad needs a target"):
         draw_model(model, x, show_grad=True)
     with pytest.raises(TypeError, match="example input must be a Tensor"):
-        draw_model(model, x.data, y)
+        draw_model(model, x.numpy(), y)
     with no_grad(), pytest.raises(RuntimeError, match="no_grad"):
         draw_model(model, x, y)
     last_op = model(x).grad_fn.name  # without a target the model's output is the root
@@ -552,14 +552,14 @@ def test_saved_tensors_are_recorded_with_the_node_they_came_from_and_their_bytes
     for op in topological_order(t["loss"].grad_fn):
         saved = [s for s in op.saved_tensors if s is not None]
         entries = record.nodes[ids[id(op)]].saved
-        assert [(e.shape, e.nbytes) for e in entries] == [(s.shape, s.data.nbytes) for s in saved]
+        assert [(e.shape, e.nbytes) for e in entries] == [(s.shape, s.numpy().nbytes) for s in saved]
         sources = [ids.get(id(s.grad_fn)) if s.grad_fn is not None else ids.get(id(s)) for s in saved]
         assert [e.source for e in entries] == sources
     first = record.nodes[ids[id(t["W1X"].grad_fn)]]  # W1 @ X: only X is needed, for W1's gradient
     assert [(e.what, e.source) for e in first.saved] == [("input 1", ids[id(t["X"])])]
     relu = record.nodes[ids[id(t["A1"].grad_fn)]]
     assert [(e.what, e.source, e.dtype) for e in relu.saved] == [("constant", None, "bool")]  # its mask
-    assert relu.value.max == pytest.approx(float(t["A1"].data.max()))  # known: W2 @ A1 saved it
+    assert relu.value.max == pytest.approx(float(t["A1"].numpy().max()))  # known: W2 @ A1 saved it
     assert record.totals()["saved_bytes"] == sum(e.nbytes for n in record.of_kind("op") for e in n.saved)
     t["loss"].backward()
     freed = draw_graph(t["loss"], {n: t[n] for n in PARAMETERS}).record
@@ -599,7 +599,7 @@ def test_second_order_ops_are_those_backward_recorded_with_create_graph():
     (grad_of,) = [e for e in record.edges if e.kind == "grad_of"]
     w_node = next(n for n in record.nodes.values() if n.name == "w")
     assert grad_of.head == w_node.id and record.nodes[grad_of.tail].value.norm == pytest.approx(
-        float(np.linalg.norm(w.grad.data))
+        float(np.linalg.norm(w.grad.numpy()))
     )
     nodes, _ = parse(draw_graph(loss, {"w": w}, view="both").source)
     assert {n.id for n in second} <= set(nodes)

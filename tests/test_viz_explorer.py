@@ -177,9 +177,9 @@ def test_a_diff_marks_the_layer_that_moved_and_how_far_each_parameter_went():
     for name, p in after.named_parameters():
         node = next(n for n in record.nodes.values() if n.name == name)
         assert node.change.status == ("changed" if name.startswith("2.") else "same")
-        distance = np.linalg.norm(p.data.astype(np.float64) - old[name].data)
+        distance = np.linalg.norm(p.numpy().astype(np.float64) - old[name].numpy())
         if name == "2.weight":
-            assert node.change.summary == f"moved {distance / np.linalg.norm(old[name].data):.2%}"
+            assert node.change.summary == f"moved {distance / np.linalg.norm(old[name].numpy()):.2%}"
             assert any(what == "|grad| ratio" for what, _ in node.change.details)
         if name == "2.bias":  # the notebook's biases start at zero: no relative change
             assert node.change.summary == f"moved {distance:.2e} from 0"

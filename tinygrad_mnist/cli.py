@@ -538,7 +538,7 @@ def _usable(path: Path) -> Checkpoint:
         )
     ckpt = load_checkpoint(path)
     for name, param in ckpt.model.named_parameters():
-        if not np.isfinite(param.data).all():
+        if not np.isfinite(param.numpy()).all():
             raise CheckpointError(
                 f"{path}: weight {name} holds NaN or infinite values, so every prediction would be meaningless; "
                 "use an earlier checkpoint of the run, or train again"

@@ -1,6 +1,6 @@
 """Optimizers with PyTorch's update rules, defaults and state layout: SGD, Adam, AdamW.
 
-Updates are in place on each ``param.data`` with preallocated buffers, a fixed
+Updates are in place on each ``param.numpy()`` with preallocated buffers, a fixed
 handful of NumPy calls per parameter per step, and Python-float hyperparameters,
 so float32 parameters stay float32.
 """
@@ -62,7 +62,7 @@ class Optimizer:
                     # One C-order copy of a transposed gradient (as ``x @ w.T`` gives ``w``) beats
                     # running every elementwise pass of the update over mixed memory layouts.
                     # (``np.asarray(order="C")``, not ``ascontiguousarray``, which makes a 0-d array 1-d.)
-                    grad = np.asarray(param.grad.data, order="C")
+                    grad = np.asarray(param.grad.numpy(), order="C")
                     self._update(param, grad, group, self.state.setdefault(param, {}))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -71,8 +71,8 @@ class Optimizer:
     def _buffer(self, param: Tensor) -> np.ndarray:
         """A scratch array shaped like ``param``, reused every step (no allocation per step)."""
         buffer = self._scratch.get(param)
-        if buffer is None or buffer.shape != param.data.shape or buffer.dtype != param.data.dtype:
-            buffer = self._scratch[param] = np.empty_like(param.data)
+        if buffer is None or buffer.shape != param.numpy().shape or buffer.dtype != param.numpy().dtype:
+            buffer = self._scratch[param] = np.empty_like(param.numpy())
         return buffer
 
     # ----- state ------------------------------------------------------------------
@@ -148,7 +148,7 @@ class SGD(Optimizer):
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         momentum, weight_decay = group["momentum"], group["weight_decay"]  # float() only where used: a hot path
         if weight_decay != 0:
-            grad = grad + float(weight_decay) * param.data
+            grad = grad + float(weight_decay) * param.numpy()
         if momentum != 0:
             momentum = float(momentum)
             buffer = state.get("momentum_buffer")
@@ -199,9 +199,9 @@ class Adam(Optimizer):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
         if not state:
-            state.update(step=0, exp_avg=np.zeros_like(param.data), exp_avg_sq=np.zeros_like(param.data))
+            state.update(step=0, exp_avg=np.zeros_like(param.numpy()), exp_avg_sq=np.zeros_like(param.numpy()))
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param.data)
+                state["max_exp_avg_sq"] = np.zeros_like(param.numpy())
         state["step"] += 1
         step = state["step"]
         exp_avg, exp_avg_sq, scratch = state["exp_avg"], state["exp_avg_sq"], self._buffer(param)
@@ -210,7 +210,7 @@ class Adam(Optimizer):
             if self.decoupled_weight_decay:
                 param.mul_(1.0 - lr * weight_decay)
             else:
-                grad = grad + weight_decay * param.data
+                grad = grad + weight_decay * param.numpy()
         np.subtract(grad, exp_avg, out=scratch)  # m += (1 - beta1) * (g - m), PyTorch's lerp
         scratch *= 1.0 - beta1
         exp_avg += scratch

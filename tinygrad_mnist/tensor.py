@@ -38,13 +38,13 @@ def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
 
 def _data_of(value: ArrayLike) -> Any:
     """A Tensor's array, or the value itself."""
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
     """Convert user data: float arrays keep their dtype, Python numbers and lists become float32."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, np.ndarray | np.generic):
         array = np.asarray(value)
         return array if dtype is None else array.astype(dtype, copy=False)
@@ -70,7 +70,7 @@ class Tensor:
     requires_grad = False
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data: np.ndarray = _as_array(data, dtype)
+        self._data: np.ndarray = _as_array(data, dtype)
         self.grad: Tensor | None = None
         self._op: Function | None = None
         self._versions = [0]
@@ -82,7 +82,7 @@ class Tensor:
     def _wrap(data: np.ndarray | np.generic) -> Tensor:
         """A leaf tensor around an array the engine made: no conversion or checks, unlike ``__init__``."""
         out = Tensor.__new__(Tensor)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out._data = data if type(data) is np.ndarray else np.asarray(data)
         out._versions = [0]
         return out
 
@@ -93,8 +93,8 @@ class Tensor:
         """
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, int | float | np.number) and np.issubdtype(self.data.dtype, np.floating):
-            return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
+        if isinstance(other, int | float | np.number) and np.issubdtype(self._data.dtype, np.floating):
+            return Tensor._wrap(np.asarray(other, dtype=self._data.dtype))
         return Tensor(other)
 
     # ----- autograd -----------------------------------------------------------------------
@@ -139,16 +139,29 @@ class Tensor:
         """Mark a leaf tensor as wanting a gradient; returns self."""
         if self._op is not None and not requires_grad:
             raise RuntimeError("requires_grad_: a non-leaf tensor cannot stop requiring grad; use detach()")
-        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
-            raise TypeError(f"only floating-point tensors can require gradients, this one is {self.data.dtype}")
+        if requires_grad and not np.issubdtype(self._data.dtype, np.floating):
+            raise TypeError(f"only floating-point tensors can require gradients, this one is {self._data.dtype}")
         self.requires_grad = requires_grad
         return self
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data (and its version counter), cut off from the graph."""
-        out = Tensor._wrap(self.data)
+        out = Tensor._wrap(self._data)
         out._versions = self._versions
         return out
+
+    @property
+    def data(self) -> Tensor:
+        """The values as a new leaf sharing this tensor's memory, outside the graph (PyTorch's ``.data``).
+
+        Changes through it are not seen by autograd: ``p.data -= lr * p.grad`` updates a
+        parameter in place with no error and no version bump. Assigning replaces the values.
+        """
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: ArrayLike) -> None:
+        self._data = _as_array(value)
 
     @property
     def is_leaf(self) -> bool:
@@ -200,7 +213,7 @@ class Tensor:
         return self._assign_in_place("copy_", src)
 
     def _update_in_place(self, name: str, other: ArrayLike) -> Tensor:
-        """Apply ``name``'s op with ``other`` and write the result into ``self.data``.
+        """Apply ``name``'s op with ``other`` and write the result into ``self._data``.
 
         Where a graph is recorded, the op is recorded on a snapshot of the old value and this
         tensor takes the op as its ``grad_fn``, as PyTorch rebases an in-place op's history;
@@ -210,29 +223,29 @@ class Tensor:
         ufunc, op = _IN_PLACE[name]
         recorded = grad_mode.enabled and self._records_with(name, other)
         if recorded:
-            snapshot = Tensor._wrap(self.data.copy())
+            snapshot = Tensor._wrap(self._data.copy())
             snapshot._op, snapshot.requires_grad = self._op, self.requires_grad
             result = op.apply(snapshot, self._lift(other))
         try:
             if recorded:
-                np.copyto(self.data, result.data, casting="same_kind")
+                np.copyto(self._data, result._data, casting="same_kind")
                 self._op, self.requires_grad = result._op, True
             else:
-                ufunc(self.data, other.data if type(other) is Tensor else _data_of(other), out=self.data)
+                ufunc(self._data, other._data if type(other) is Tensor else _data_of(other), out=self._data)
         except (TypeError, ValueError) as error:
             raise self._in_place_error(name, other, error) from None
         self._versions[0] += 1
         return self
 
     def _assign_in_place(self, name: str, value: ArrayLike) -> Tensor:
-        """Overwrite ``self.data`` with ``value``, which a recorded graph cannot follow."""
+        """Overwrite ``self._data`` with ``value``, which a recorded graph cannot follow."""
         if self._records_with(name, value):
             raise RuntimeError(
                 f"{name}: this tensor is part of a recorded graph, which an overwrite would cut; "
                 f"call {name} under no_grad(), or make a new tensor instead"
             )
         try:
-            np.copyto(self.data, _data_of(value), casting="unsafe")
+            np.copyto(self._data, _data_of(value), casting="unsafe")
         except (TypeError, ValueError) as error:
             raise self._in_place_error(name, value, error) from None
         self._versions[0] += 1
@@ -251,11 +264,11 @@ class Tensor:
 
     def _in_place_error(self, name: str, other: ArrayLike, error: Exception) -> Exception:
         """NumPy's refusal to write a result in place, said in this tensor's terms."""
-        if not self.data.flags.writeable:
+        if not self._data.flags.writeable:
             return ValueError(f"{name}: this tensor's array is read-only; make a writable copy first")
         if isinstance(error, TypeError):  # NumPy's casting refusal, e.g. a float result into an integer tensor
             return TypeError(
-                f"{name}: the result ({np.result_type(self.data, _data_of(other))}) cannot be written in place "
+                f"{name}: the result ({np.result_type(self._data, _data_of(other))}) cannot be written in place "
                 f"into this {self.dtype} tensor; write x = x op y for a new tensor"
             )
         return ValueError(
@@ -267,41 +280,45 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def item(self) -> float | int:
         """The value of a single-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only a single-element tensor has one value, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
-        return self.data
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """NumPy's view of this tensor: ``np.asarray(t)`` is ``t.numpy()``."""
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def argmax(self, axis: int | None = None) -> Tensor:
         """Indices of the maxima (no gradient): ``logits.argmax(1)`` gives class ids."""
-        return Tensor(np.argmax(self.data, axis=axis))
+        return Tensor(np.argmax(self._data, axis=axis))
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=20, prefix="Tensor(")
         extra = f", dtype={self.dtype}"
         if self._op is not None:
             extra += f", grad_fn={self._op.name}"
@@ -407,8 +424,8 @@ class Tensor:
 
     def _view(self, out: Tensor) -> Tensor:
         """``out``, sharing this tensor's version counter when its array is a view of this one's, as in PyTorch."""
-        base = out.data.base
-        if base is not None and (base is self.data or base is self.data.base):
+        base = out._data.base
+        if base is not None and (base is self._data or base is self._data.base):
             out._versions = self._versions
         return out
 
@@ -426,7 +443,7 @@ class Tensor:
 
     def to(self, dtype: Any) -> Tensor:
         """This tensor in another dtype (itself if it already has it); the gradient flows back converted."""
-        return self if self.data.dtype == np.dtype(dtype) else ops.Cast.apply(self, np.dtype(dtype))
+        return self if self._data.dtype == np.dtype(dtype) else ops.Cast.apply(self, np.dtype(dtype))
 
     def float(self) -> Tensor:
         """``to(float32)``."""

@@ -128,7 +128,7 @@ def _show_progress(progress: bool | None) -> bool:
 
 def _first_non_finite_gradient(model: Module) -> str | None:
     for name, param in model.named_parameters():
-        if param.grad is not None and not np.isfinite(param.grad.data).all():
+        if param.grad is not None and not np.isfinite(param.grad.numpy()).all():
             return name
     return None
 
@@ -233,7 +233,7 @@ def fit(
                     raise TrainingInterruptedError(epoch, step, now, history)
                 logits = model(x)
                 loss = loss_fn(logits, y)
-                loss_value = float(loss.data)
+                loss_value = float(loss.numpy())
                 if not math.isfinite(loss_value):
                     _stop(step, epoch, loss_value, f"the loss is {loss_value}", optimizer, history)
                 first_loss = loss_value if first_loss is None else first_loss
@@ -247,7 +247,7 @@ def fit(
                     _stop(step, epoch, loss_value, problem, optimizer, history)
                 optimizer.step()
                 now.batches += 1
-                now.correct += _correct(logits.data, y.data)
+                now.correct += _correct(logits.numpy(), y.numpy())
                 now.seen += len(y)
                 if step % log_every == 0:
                     history.step.append(step)
@@ -327,8 +327,8 @@ def evaluate(
     with _scoring(model):
         for rows in _batches(x, batch_size):
             logits, target = model(Tensor(x[rows])), y[rows]
-            total_loss += float(loss_fn(logits, Tensor(target)).data) * len(target)
-            correct += _correct(logits.data, target)
+            total_loss += float(loss_fn(logits, Tensor(target)).numpy()) * len(target)
+            correct += _correct(logits.numpy(), target)
     return Metrics(total_loss / len(x), correct / len(x))
 
 
@@ -338,7 +338,7 @@ def predict(model: Module, x: np.ndarray, *, batch_size: int | None = 1024) -> t
     classes, probabilities = [], []
     with _scoring(model):
         for rows in _batches(x, batch_size):
-            probs = model(Tensor(x[rows])).softmax(axis=1).data
+            probs = model(Tensor(x[rows])).softmax(axis=1).numpy()
             classes.append(probs.argmax(axis=1))
             probabilities.append(probs)
     return np.concatenate(classes), np.concatenate(probabilities)

@@ -124,13 +124,13 @@ def _roots_and_seeds(outputs: Any, gradients: Any, caller: str) -> tuple[list[Te
                 "create its inputs with requires_grad=True (and not inside no_grad())"
             )
         if gradient is None:
-            if root.data.size != 1:
+            if root._data.size != 1:
                 raise RuntimeError(
                     f"{caller}: a gradient can be created implicitly only for a single-element tensor, "
                     f"output {index} has shape {root.shape}; "
                     f"pass {'gradient' if caller == 'backward' else 'grad_outputs'}= of that shape"
                 )
-            seeds.append((tensor_module.Tensor._wrap(np.ones_like(root.data)), True))
+            seeds.append((tensor_module.Tensor._wrap(np.ones_like(root._data)), True))
             continue
         seed = (
             gradient if isinstance(gradient, tensor_module.Tensor) else tensor_module.Tensor(gradient, dtype=root.dtype)
@@ -191,12 +191,12 @@ def _run(
                     _file(pending, parent, node.position, parent_grad, create_graph)
                     continue
                 shape, dtype = (
-                    (parent.out_shape, parent.out_dtype) if is_node else (parent.data.shape, parent.data.dtype)
+                    (parent.out_shape, parent.out_dtype) if is_node else (parent._data.shape, parent._data.dtype)
                 )
                 if (
                     type(parent_grad) is not tensor_module.Tensor
-                    or parent_grad.data.shape != shape
-                    or parent_grad.data.dtype != dtype
+                    or parent_grad._data.shape != shape
+                    or parent_grad._data.dtype != dtype
                 ):
                     parent_grad = _fit(node, parent_grad, shape, dtype)
                 key = id(parent)
@@ -255,7 +255,7 @@ def _fit(node: Function, grad: Any, shape: tuple[int, ...], dtype: np.dtype) -> 
     """A returned gradient as a Tensor in its input's ``shape`` and ``dtype``: broadcasting summed back, dtype cast."""
     if not isinstance(grad, tensor_module.Tensor):
         grad = tensor_module.Tensor._wrap(grad) if hasattr(grad, "shape") else tensor_module.Tensor(grad)
-    if grad.data.shape != shape:
+    if grad._data.shape != shape:
         try:
             grad = grad.sum_to_size(shape)
         except ValueError:
@@ -263,20 +263,20 @@ def _fit(node: Function, grad: Any, shape: tuple[int, ...], dtype: np.dtype) -> 
                 f"backward: {node.name}.backward returned a gradient of shape {grad.shape} for an input of "
                 f"shape {shape}; return one in the input's shape or one that broadcasts from it"
             ) from None
-    return grad if grad.data.dtype == dtype else grad.to(dtype)
+    return grad if grad._data.dtype == dtype else grad.to(dtype)
 
 
 def _fresh(grad: Tensor, incoming: Tensor | list[Tensor | None], returned: tuple[Any, ...], node: Function) -> bool:
     """Whether ``grad``'s array can become a leaf's ``.grad`` without a copy: ``node.backward`` made it
     (it is not a gradient passed through, not a view, not a saved tensor) and returned it once.
     ``incoming`` is the node's gradient, or the list of them for a node with several outputs."""
-    data = grad.data
+    data = grad._data
     if data.base is not None:
         return False
     if type(incoming) is list:
-        if any(passed is not None and passed.data is data for passed in incoming):
+        if any(passed is not None and passed._data is data for passed in incoming):
             return False
-    elif incoming.data is data:
+    elif incoming._data is data:
         return False
     if len(returned) > 1:
         seen = 0

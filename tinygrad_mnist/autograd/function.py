@@ -6,7 +6,7 @@ A subclass gives two static methods::
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x.data ** 3                # an array, or a Tensor computed from the inputs
+            return x.numpy() ** 3             # an array, or a Tensor computed from the inputs
 
         @staticmethod
         def backward(ctx, grad):
@@ -14,7 +14,7 @@ A subclass gives two static methods::
             return grad * 3 * x * x           # Tensor ops: recorded again under create_graph=True
 
 and is used as ``Cube.apply(x)``. ``forward`` runs without recording a graph and gets the
-arguments as given (Tensors stay Tensors; read ``.data`` for the arrays). ``backward`` gets the
+arguments as given (Tensors stay Tensors; read ``x.numpy()`` for the arrays). ``backward`` gets the
 gradient of the output as a Tensor and returns one gradient per ``forward`` argument (``None``
 for arguments that are not tensors or need none; missing trailing ones count as ``None``),
 each in the output's shape or its input's: the engine sums broadcasting back.
@@ -119,17 +119,17 @@ class Function:
             if item is None:
                 entries.append(None)
             elif not several and (item is returned or item is out):
-                entries.append((None, out.data, _OUTPUT, out._versions, out._versions[0]))
+                entries.append((None, out._data, _OUTPUT, out._versions, out._versions[0]))
             elif position >= 0:
                 kept = out[position]
-                entries.append((None, kept.data, position, kept._versions, kept._versions[0]))
+                entries.append((None, kept._data, position, kept._versions, kept._versions[0]))
             elif isinstance(item, tensor_module.Tensor):
                 entries.append(
-                    (item if item._op is None else None, item.data, item._op, item._versions, item._versions[0])
+                    (item if item._op is None else None, item._data, item._op, item._versions, item._versions[0])
                 )
             elif isinstance(item, np.ndarray | np.generic):
                 constant = tensor_module.Tensor._wrap(item)
-                entries.append((constant, constant.data, None, constant._versions, 0))
+                entries.append((constant, constant._data, None, constant._versions, 0))
             else:
                 raise TypeError(
                     f"{self.name}.save_for_backward takes tensors and arrays, got {type(item).__name__}; "
@@ -196,7 +196,7 @@ class Function:
             return cls._several_outputs(ctx, record, returned, args)
         out = tensor_module.Tensor._wrap(returned) if type(returned) is np.ndarray else _as_output(ctx, returned, args)
         if record:
-            ctx.out_shape, ctx.out_dtype = out.data.shape, out.data.dtype
+            ctx.out_shape, ctx.out_dtype = out._data.shape, out._data.dtype
             out._op, out.requires_grad = ctx, True
             if ctx._to_save:
                 ctx._pack(out, returned)
@@ -208,10 +208,10 @@ class Function:
         floating one recorded through its own ``OutputOf`` edge."""
         outs = tuple([None if item is None else _as_output(ctx, item, args) for item in returned])
         if record:
-            ctx.outputs = tuple([None if o is None else (o.data.shape, o.data.dtype) for o in outs])
+            ctx.outputs = tuple([None if o is None else (o._data.shape, o._data.dtype) for o in outs])
             ctx.out_shape, ctx.out_dtype = next((meta for meta in ctx.outputs if meta is not None), ((), ctx.out_dtype))
             for position, out in enumerate(outs):
-                if out is not None and out.data.dtype.kind in "fc":
+                if out is not None and out._data.dtype.kind in "fc":
                     out._op, out.requires_grad = OutputOf.edge(ctx, position), True
             if ctx._to_save:
                 ctx._pack(outs, returned)
@@ -226,7 +226,7 @@ def _as_output(ctx: Function, returned: Any, args: tuple[Any, ...]) -> Tensor:
     if isinstance(returned, tensor_module.Tensor):
         if returned._op is None and not returned.requires_grad and not any(returned is a for a in args):
             return returned
-        return tensor_module.Tensor._wrap(returned.data)
+        return tensor_module.Tensor._wrap(returned._data)
     if isinstance(returned, np.ndarray | np.generic):
         return tensor_module.Tensor._wrap(returned)
     raise TypeError(

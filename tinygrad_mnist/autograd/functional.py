@@ -90,7 +90,7 @@ def jvp(
         is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
         _check_requires_grad(outputs, "outputs", strict)
         # u -> J^T u is linear, so the value of u is irrelevant (zeros): only its graph is used.
-        cotangents = tuple(Tensor(np.zeros_like(out.data), requires_grad=True) for out in outputs)
+        cotangents = tuple(Tensor(np.zeros_like(out._data), requires_grad=True) for out in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, cotangents, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict)
     with set_grad_enabled(create_graph or is_grad_enabled()):
@@ -201,7 +201,7 @@ def hvp(
         is_inputs_tuple, inputs, v, outputs = _scalar_function_at(func, inputs, v, create_graph, strict, "hvp")
         jac = _autograd_grad(outputs, inputs, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict)
-        cotangents = tuple(Tensor(np.zeros_like(x.data), requires_grad=True) for x in inputs)
+        cotangents = tuple(Tensor(np.zeros_like(x._data), requires_grad=True) for x in inputs)
         double_back = _autograd_grad(jac, inputs, cotangents, create_graph=True)
         _check_requires_grad(jac, "hessian", strict)
     with set_grad_enabled(create_graph or is_grad_enabled()):
@@ -370,7 +370,7 @@ def _fill_in_zeros(
         if gradient is None:
             if strict:
                 raise RuntimeError(_INDEPENDENT[stage].format(i=i))
-            gradient = Tensor(np.zeros_like(refs[i].data))
+            gradient = Tensor(np.zeros_like(refs[i]._data))
         elif strict and create_graph and not gradient.requires_grad:
             which = "hessian" if "double" in stage else "jacobian"
             raise RuntimeError(
@@ -406,7 +406,7 @@ def _jacobian_of_output(
                         f"Output {i} of the user-provided function is independent of input {k}. "
                         "This is not allowed in strict mode."
                     )
-                gradient = Tensor(np.zeros_like(x.data))
+                gradient = Tensor(np.zeros_like(x._data))
             elif strict and create_graph and not gradient.requires_grad:
                 raise RuntimeError(
                     f"The jacobian of the user-provided function is independent of input {k}. "
@@ -428,7 +428,7 @@ class _Stack(Function):
 
     @staticmethod
     def forward(ctx, *rows):
-        return np.stack([row.data for row in rows])
+        return np.stack([row._data for row in rows])
 
     @staticmethod
     def backward(ctx, grad):
@@ -441,7 +441,7 @@ class _Select(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.index, ctx.in_shape = index, x.shape
-        return x.data[index]
+        return x._data[index]
 
     @staticmethod
     def backward(ctx, grad):
@@ -455,7 +455,7 @@ class _Embed(Function):
     def forward(ctx, x, index, shape):
         ctx.index = index
         out = np.zeros(shape, dtype=x.dtype)
-        out[index] = x.data
+        out[index] = x._data
         return out
 
     @staticmethod

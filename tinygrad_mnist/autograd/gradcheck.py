@@ -40,7 +40,7 @@ def gradcheck(
     analytic = _gradients(out, [tensors[i] for i in checked], Tensor(projection))
 
     def scalar_output() -> float:
-        return float(np.sum(fn(*tensors).data * projection))
+        return float(np.sum(fn(*tensors)._data * projection))
 
     _compare("gradcheck", "gradient", "backward", scalar_output, tensors, checked, analytic, eps, atol, rtol)
     return True
@@ -61,7 +61,7 @@ def gradgradcheck(
     at the cotangent ``v`` (``grad_outputs``, else random), and reduced to the scalar ``sum_i <w_i, g_i>``
     at random ``w_i``; its gradient by backward must match its central differences. So every second
     derivative counts, mixed ones between inputs too, and a backward that leaves the graph (through
-    ``.data`` or NumPy) is caught: its gradients are constants, whose gradient is zero. The gradient with
+    ``._data`` or NumPy) is caught: its gradients are constants, whose gradient is zero. The gradient with
     respect to ``v`` is checked as well (reported as the input after the last one). Inputs are given
     as to ``gradcheck``; returns True or raises ``GradcheckError`` naming the input, the worst element
     and both values. First-order gradients are ``gradcheck``'s job.
@@ -95,7 +95,7 @@ def gradgradcheck(
     analytic = _gradients(projected_gradient(), [*(tensors[i] for i in checked), v], None)
 
     def scalar_output() -> float:
-        return float(projected_gradient().data)
+        return float(projected_gradient()._data)
 
     what = ("gradgradcheck", "second-order gradient", "double backward")
     _compare(*what, scalar_output, [*tensors, v], [*checked, len(tensors)], analytic, eps, atol, rtol)
@@ -118,7 +118,7 @@ def _gradients(out: Tensor, targets: list[Tensor], cotangent: Tensor | None) -> 
     if not out.requires_grad:
         return [np.zeros(t.shape) for t in targets]
     found = grad(out, targets, cotangent, allow_unused=True)
-    return [np.zeros(t.shape) if g is None else g.data for g, t in zip(found, targets, strict=True)]
+    return [np.zeros(t.shape) if g is None else g._data for g, t in zip(found, targets, strict=True)]
 
 
 def _compare(
@@ -138,7 +138,7 @@ def _compare(
     for i, expected in zip(checked, analytic, strict=True):
         t = tensors[i]
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)
+        flat = t._data.reshape(-1)
         for j in range(flat.size):
             original = flat[j]
             flat[j] = original + eps
@@ -158,7 +158,7 @@ def _compare(
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _wants_grad(x: Any) -> bool:

@@ -34,7 +34,7 @@ class DataLoader:
     ) -> None:
         if not arrays:
             raise ValueError("DataLoader needs at least one array, e.g. DataLoader(images, labels, batch_size=128)")
-        self.arrays = tuple(a.data if isinstance(a, Tensor) else np.asarray(a) for a in arrays)
+        self.arrays = tuple(a.numpy() if isinstance(a, Tensor) else np.asarray(a) for a in arrays)
         rows = len(self.arrays[0]) if self.arrays[0].ndim else 0
         if rows == 0:
             raise ValueError(f"DataLoader: array 0 has shape {self.arrays[0].shape}, with no examples to serve")

@@ -72,7 +72,7 @@ def default_(weight: Tensor, bias: Tensor | None, generator: GeneratorLike = Non
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor.data[...] = values
+    tensor.numpy()[...] = values
     return tensor
 
 

@@ -173,9 +173,9 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"to: parameters must stay floating point, got dtype {dtype}")
         for param in self.parameters():
-            param.data = param.data.astype(dtype, copy=False)
+            param.data = param.numpy().astype(dtype, copy=False)
             if param.grad is not None:
-                param.grad.data = param.grad.data.astype(dtype, copy=False)
+                param.grad.data = param.grad.numpy().astype(dtype, copy=False)
         return self
 
     # ----- state ------------------------------------------------------------------
@@ -183,7 +183,7 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameter name -> array, in registration order. The arrays are shared, not copied
         (as in PyTorch): copy them to keep a snapshot while training goes on."""
-        return {name: param.data for name, param in self.named_parameters()}
+        return {name: param.numpy() for name, param in self.named_parameters()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (or Tensors) into the parameters, cast to their dtypes.
@@ -194,7 +194,7 @@ class Module:
         own = dict(self.named_parameters())
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
-        values = {name: np.asarray(v.data if isinstance(v, Tensor) else v) for name, v in state_dict.items()}
+        values = {name: np.asarray(v.numpy() if isinstance(v, Tensor) else v) for name, v in state_dict.items()}
         problems = [
             f"shape mismatch for {name}: the state has {values[name].shape}, the model {param.shape}"
             for name, param in own.items()
@@ -211,7 +211,7 @@ class Module:
             raise RuntimeError(f"load_state_dict: cannot load into {type(self).__name__}:\n  " + "\n  ".join(problems))
         for name, param in own.items():
             if name in values:
-                np.copyto(param.data, values[name], casting="same_kind")
+                np.copyto(param.numpy(), values[name], casting="same_kind")
         return IncompatibleKeys(missing, unexpected)
 
     # ----- description ------------------------------------------------------------

@@ -10,8 +10,8 @@ from ..tensor import Tensor
 class Parameter(Tensor):
     """A leaf Tensor that requires grad and is registered by the Module it is assigned to.
 
-    ``param.data`` is the ndarray itself: read it, or replace it with an array of the
-    same shape, as in PyTorch.
+    ``param.data`` is its values as a tensor outside the graph (``p.data -= lr * p.grad``
+    updates it in place, as in PyTorch); ``param.numpy()`` is the ndarray itself.
     """
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:

@@ -127,7 +127,7 @@ def _example_arrays(args: Any, dynamic_batch: bool) -> tuple[np.ndarray, ...]:
     for i, item in enumerate(items):
         if not isinstance(item, Tensor | np.ndarray | np.generic):
             raise OnnxError(f"export: input {i} is a {type(item).__name__}; give a Tensor or an array per input")
-        array = np.asarray(item.data if isinstance(item, Tensor) else item)
+        array = np.asarray(item.numpy() if isinstance(item, Tensor) else item)
         if not np.issubdtype(array.dtype, np.floating):
             raise OnnxError(f"export: input {i} is {array.dtype}; example inputs must be floating-point arrays")
         if dynamic_batch and (array.ndim == 0 or len(array) == 0):
@@ -222,7 +222,7 @@ def _batch_dims(first: _Trace, second: _Trace) -> tuple[dict[int, frozenset[int]
 
 
 def _same_array(a: Tensor, b: Tensor) -> bool:
-    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a.data, b.data, equal_nan=True))
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a.numpy(), b.numpy(), equal_nan=True))
 
 
 def _names(given: Sequence[str] | None, count: int, kind: str) -> list[str]:
@@ -397,10 +397,10 @@ class GraphBuilder:
     def _leaf(self, leaf: Tensor) -> str:
         """A parameter as an initializer under its own name; any other leaf as a Constant node."""
         if not leaf.requires_grad:
-            return self.constant(leaf.data)
+            return self.constant(leaf.numpy())
         name = self._parameter_names.get(id(leaf)) or self._unique("param")
         self._taken.add(name)
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(leaf.data), name))
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(leaf.numpy()), name))
         return name
 
     def _output(self, tensor: Tensor, name: str) -> Any:

@@ -265,7 +265,7 @@ def _axes(node: OnnxNode, inputs: list[Any]) -> tuple[int, ...] | None:
     if "axes" in node.attributes:
         return tuple(node.attributes["axes"])
     if len(inputs) > 1 and inputs[1] is not None and inputs[1].size:
-        return tuple(int(a) for a in inputs[1].data.reshape(-1))
+        return tuple(int(a) for a in inputs[1].numpy().reshape(-1))
     return None
 
 
@@ -335,7 +335,7 @@ def _pool(function: Callable[..., Tensor]) -> Importer:
 
 
 def _reshape_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
-    x, shape = inputs[0], [int(n) for n in inputs[1].data.reshape(-1)]
+    x, shape = inputs[0], [int(n) for n in inputs[1].numpy().reshape(-1)]
     if not node.attributes.get("allowzero", 0):  # 0 copies the input's size on that axis
         shape = [x.shape[i] if n == 0 else n for i, n in enumerate(shape)]
     return x.reshape(*shape)
@@ -368,7 +368,7 @@ def _softmax_import(method: str) -> Importer:
 
 def _expand_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
     x = inputs[0]
-    shape = np.broadcast_shapes(x.shape, tuple(int(n) for n in inputs[1].data.reshape(-1)))
+    shape = np.broadcast_shapes(x.shape, tuple(int(n) for n in inputs[1].numpy().reshape(-1)))
     return x if shape == x.shape else x.expand(shape)
 
 

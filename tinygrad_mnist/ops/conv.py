@@ -204,7 +204,7 @@ class Im2Col(Function):
         ctx.windows = windows
         (kh, kw), (sh, sw), (oh, ow) = windows.kernel, windows.stride, windows.out_size
         n, c = windows.padded_shape[:2]
-        cells = sliding_window_view(windows.pad(x.data, 0), (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+        cells = sliding_window_view(windows.pad(x._data, 0), (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
         return cells.transpose(0, 2, 3, 4, 5, 1).reshape(n * oh * ow, kh * kw, c)  # the one copy
 
     @staticmethod
@@ -225,7 +225,7 @@ class Col2Im(Function):
         ctx.windows = windows
         n, c = windows.padded_shape[:2]
         (oh, ow), area = windows.out_size, windows.area
-        per_offset = cols.data.reshape(n, oh, ow, area, c)  # a view, whatever the memory order of offsets
+        per_offset = cols._data.reshape(n, oh, ow, area, c)  # a view, whatever the memory order of offsets
         return windows.add_back((per_offset[:, :, :, k].transpose(0, 3, 1, 2) for k in range(area)), cols.dtype)
 
     @staticmethod
@@ -257,9 +257,9 @@ class ConvMatmul(Function):
             ctx.save_for_backward(kernel if needs[0] else None, cols if needs[1] else None)
             ctx.kernel_shape = kernel.shape
         rows, out_channels = cols.shape[0], kernel.shape[0]
-        out = cols.data.reshape(rows, -1) @ kernel.data.reshape(out_channels, -1).T
+        out = cols._data.reshape(rows, -1) @ kernel._data.reshape(out_channels, -1).T
         if bias is not None:
-            out += bias.data
+            out += bias._data
         return out
 
     @staticmethod
@@ -287,7 +287,7 @@ class ConvMatmulAdjoint(Function):
         if True in needs:
             ctx.save_for_backward(kernel if needs[0] else None, grad if needs[1] else None)
             ctx.kernel_shape = kernel.shape
-        return np.matmul(grad.data, kernel.data.transpose(1, 0, 2)).transpose(1, 0, 2)
+        return np.matmul(grad._data, kernel._data.transpose(1, 0, 2)).transpose(1, 0, 2)
 
     @staticmethod
     def backward(ctx, windows_grad):
@@ -316,7 +316,7 @@ def conv2d(
     """
     stride_pair = as_pair(stride, "conv2d", "stride", minimum=1)
     padding_pair = as_pair(padding, "conv2d", "padding", minimum=0)
-    _check_conv_inputs(x.data, weight.data, None if bias is None else bias.data)
+    _check_conv_inputs(x._data, weight._data, None if bias is None else bias._data)
     out_channels, in_channels, kh, kw = weight.shape
     windows = _Windows.over("conv2d", x.shape, (kh, kw), stride_pair, padding_pair)
     cols = Im2Col.apply(x, windows)
@@ -340,7 +340,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, windows):
-        candidates = windows.offset_views(x.data, -np.inf)
+        candidates = windows.offset_views(x._data, -np.inf)
         out = _channels_last_copy(next(candidates))
         if not ctx.needs_input_grad[0]:
             for candidate in candidates:
@@ -360,7 +360,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         (winner,) = ctx.saved_tensors
-        return MaxUnpool2d.apply(grad, winner.data, ctx.windows)
+        return MaxUnpool2d.apply(grad, winner._data, ctx.windows)
 
 
 class MaxUnpool2d(Function):
@@ -375,13 +375,13 @@ class MaxUnpool2d(Function):
         if ctx.needs_input_grad[0]:
             ctx.windows = windows
             ctx.save_for_backward(winner)
-        grad = _channels_last_copy(grad.data)
+        grad = _channels_last_copy(grad._data)
         return windows.add_back((grad * (winner == k) for k in range(windows.area)), grad.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         (winner,) = ctx.saved_tensors
-        return GatherWinners.apply(grad, winner.data, ctx.windows)
+        return GatherWinners.apply(grad, winner._data, ctx.windows)
 
 
 class GatherWinners(Function):
@@ -396,20 +396,20 @@ class GatherWinners(Function):
             ctx.windows = windows
             ctx.save_for_backward(winner)
         out = np.zeros_like(winner, dtype=x.dtype)  # the winners' layout: channels-last
-        for k, candidate in enumerate(windows.offset_views(x.data, 0)):
+        for k, candidate in enumerate(windows.offset_views(x._data, 0)):
             np.copyto(out, candidate, where=winner == k)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (winner,) = ctx.saved_tensors
-        return MaxUnpool2d.apply(grad, winner.data, ctx.windows)
+        return MaxUnpool2d.apply(grad, winner._data, ctx.windows)
 
 
 def _pool_windows(op: str, x: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair) -> _Windows:
     """The checked windows of one pooling call over ``x``."""
     kernel, stride_pair, padding_pair = pool_arguments(op, kernel_size, stride, padding)
-    _check_images(op, x.data)
+    _check_images(op, x._data)
     return _Windows.over(op, x.shape, kernel, stride_pair, padding_pair)
 
 
@@ -432,7 +432,7 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, windows):
         ctx.windows = windows
-        candidates = windows.offset_views(x.data, 0)
+        candidates = windows.offset_views(x._data, 0)
         out = _channels_last_copy(next(candidates))
         for candidate in candidates:
             out += candidate
@@ -451,7 +451,7 @@ class AvgUnpool2d(Function):
     @staticmethod
     def forward(ctx, grad, windows):
         ctx.windows = windows
-        share = _channels_last_copy(grad.data)
+        share = _channels_last_copy(grad._data)
         share /= windows.area
         return windows.add_back(repeat(share, windows.area), share.dtype)
 

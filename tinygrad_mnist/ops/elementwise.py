@@ -27,7 +27,7 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         try:
-            return a.data + b.data
+            return a._data + b._data
         except ValueError:
             raise broadcast_error("add", a, b) from None
 
@@ -40,7 +40,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         try:
-            return a.data - b.data
+            return a._data - b._data
         except ValueError:
             raise broadcast_error("sub", a, b) from None
 
@@ -56,7 +56,7 @@ class Mul(Function):
         # an in-place change of an input that is not needed is then no error.
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         try:
-            return a.data * b.data
+            return a._data * b._data
         except ValueError:
             raise broadcast_error("mul", a, b) from None
 
@@ -71,7 +71,7 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # da needs b; db needs a and b
         try:
-            return a.data / b.data
+            return a._data / b._data
         except ValueError:
             raise broadcast_error("div", a, b) from None
 
@@ -85,7 +85,7 @@ class Div(Function):
 class Neg(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.negative(x.data)
+        return np.negative(x._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -99,7 +99,7 @@ class Pow(Function):
     def forward(ctx, x, exponent):
         ctx.save_for_backward(x)
         ctx.exponent = exponent
-        return np.power(x.data, exponent)
+        return np.power(x._data, exponent)
 
     @staticmethod
     def backward(ctx, grad):
@@ -112,7 +112,7 @@ class Pow(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(x.data)
+        out = np.exp(x._data)
         ctx.save_for_backward(out)
         return out
 
@@ -126,7 +126,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.log(x.data)
+        return np.log(x._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -141,7 +141,7 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x.data, 0)
+        out = np.maximum(x._data, 0)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(out > 0)  # a constant: ReLU's second derivative is zero
         return out
@@ -155,7 +155,7 @@ class ReLU(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(-np.logaddexp(0, -x.data))  # 1 / (1 + exp(-x)) without overflow for large negative x
+        out = np.exp(-np.logaddexp(0, -x._data))  # 1 / (1 + exp(-x)) without overflow for large negative x
         ctx.save_for_backward(out)
         return out
 
@@ -168,7 +168,7 @@ class Sigmoid(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x.data)
+        out = np.tanh(x._data)
         ctx.save_for_backward(out)
         return out
 

@@ -20,7 +20,7 @@ def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        shifted = np.exp(x.data - np.max(x.data, axis=axis, keepdims=True))
+        shifted = np.exp(x._data - np.max(x._data, axis=axis, keepdims=True))
         out = shifted / np.sum(shifted, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -35,7 +35,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        out = log_softmax_array(x.data, axis)
+        out = log_softmax_array(x._data, axis)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -89,7 +89,7 @@ class CrossEntropy(Function):
             raise ValueError(f"cross_entropy: logits must be 2-D (batch, classes), got shape {logits.shape}")
         ids = class_ids(target, logits.shape)
         target = probability_targets(target, logits.shape, logits.dtype) if ids is None else ids
-        log_probs = log_softmax_array(logits.data, axis=1)
+        log_probs = log_softmax_array(logits._data, axis=1)
         # Per-row terms first, so one-hot rows give bit for bit the class ids' result.
         per_row = (target * log_probs).sum(axis=1) if ids is None else log_probs[np.arange(len(ids)), ids]
         if ctx.needs_input_grad[0]:
@@ -113,14 +113,14 @@ class CrossEntropyBackward(Function):
     @staticmethod
     def forward(ctx, logits, grad, log_probs, target):
         m = log_probs.shape[0]
-        probs = np.exp(log_probs.data)
+        probs = np.exp(log_probs._data)
         if target.ndim == 1:  # class ids: subtract the one-hot rows in place
-            probs[np.arange(m), target.data] -= 1
+            probs[np.arange(m), target._data] -= 1
         else:
-            probs = probs * target.data.sum(axis=1, keepdims=True) - target.data
+            probs = probs * target._data.sum(axis=1, keepdims=True) - target._data
         if True in ctx.needs_input_grad:
             ctx.save_for_backward(logits, grad, target)
-        probs *= grad.data / m
+        probs *= grad._data / m
         return probs
 
     @staticmethod
@@ -130,7 +130,7 @@ class CrossEntropyBackward(Function):
         probs = logits.softmax(1)
         if target.ndim == 1:
             onehot = np.zeros(logits.shape, dtype=logits.dtype)
-            onehot[np.arange(m), target.data] = 1
+            onehot[np.arange(m), target._data] = 1
             weight, residual = 1, probs - onehot
         else:
             weight = target.sum(axis=1, keepdims=True)

@@ -15,8 +15,8 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b, transpose_a=False, transpose_b=False):
-        x = a.data.T if transpose_a else a.data
-        y = b.data.T if transpose_b else b.data
+        x = a._data.T if transpose_a else a._data
+        y = b._data.T if transpose_b else b._data
         if x.ndim != 2 or y.ndim != 2:
             raise ValueError(f"matmul: {x.shape} @ {y.shape}: only 2-D operands are supported")
         if x.shape[1] != y.shape[0]:
@@ -51,14 +51,14 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        a, w = x.data, weight.data
+        a, w = x._data, weight._data
         if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[1]:
             raise ValueError(
                 f"linear: input {a.shape} and weight {w.shape} do not fit: "
                 "need input (batch, in_features) and weight (out_features, in_features)"
             )
-        if bias is not None and bias.data.shape != (w.shape[0],):
-            raise ValueError(f"linear: bias has shape {bias.data.shape}, expected ({w.shape[0]},)")
+        if bias is not None and bias._data.shape != (w.shape[0],):
+            raise ValueError(f"linear: bias has shape {bias._data.shape}, expected ({w.shape[0]},)")
         # dx needs the weight, dweight needs x; the bias gradient needs neither.
         needs = ctx.needs_input_grad
         if True in needs:
@@ -66,9 +66,9 @@ class Linear(Function):
         out = a @ w.T
         if bias is None:
             return out
-        if bias.data.dtype != out.dtype:
-            return out + bias.data  # NumPy's promotion, exactly as the unfused ``x @ weight.T + bias``
-        out += bias.data
+        if bias._data.dtype != out.dtype:
+            return out + bias._data  # NumPy's promotion, exactly as the unfused ``x @ weight.T + bias``
+        out += bias._data
         return out
 
     @staticmethod
@@ -89,12 +89,12 @@ class LinearBackward(Function):
 
     @staticmethod
     def forward(ctx, grad, weight, x, bias_wanted):
-        g = grad.data
+        g = grad._data
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(grad, weight, x)
         return (
-            None if weight is None else g @ weight.data,
-            None if x is None else g.T @ x.data,
+            None if weight is None else g @ weight._data,
+            None if x is None else g.T @ x._data,
             g.sum(0) if bias_wanted else None,
         )
 

@@ -12,7 +12,7 @@ class Reshape(Function):
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         try:
-            return x.data.reshape(shape)
+            return x._data.reshape(shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape {x.shape} ({x.size} elements) into {shape}") from None
 
@@ -29,7 +29,7 @@ class Transpose(Function):
         if axes is not None and sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of {x.shape}")
         ctx.inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]).tolist())
-        return x.data.transpose(axes)
+        return x._data.transpose(axes)
 
     @staticmethod
     def backward(ctx, grad):
@@ -42,7 +42,7 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype
-        return x.data.astype(dtype)
+        return x._data.astype(dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -54,7 +54,7 @@ class Clone(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.data.copy()
+        return x._data.copy()
 
     @staticmethod
     def backward(ctx, grad):

@@ -31,7 +31,7 @@ class Sum(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.axes = normalize_axes(axis, x.ndim)
         ctx.in_shape = x.shape
-        return x.data.sum(axis=ctx.axes, keepdims=keepdims)
+        return x._data.sum(axis=ctx.axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -45,7 +45,7 @@ class Expand(Function):
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         try:
-            return np.broadcast_to(x.data, shape)
+            return np.broadcast_to(x._data, shape)
         except ValueError:
             raise ValueError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {tuple(shape)}") from None
 
@@ -62,9 +62,9 @@ class Max(Function):
         if x.size == 0:
             raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
         axes = normalize_axes(axis, x.ndim)
-        out = np.max(x.data, axis=axes, keepdims=True)
+        out = np.max(x._data, axis=axes, keepdims=True)
         if ctx.needs_input_grad[0]:
-            is_max = x.data == out
+            is_max = x._data == out
             ctx.save_for_backward(is_max / is_max.sum(axis=axes, keepdims=True))
             ctx.keep_shape = out.shape
         return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])

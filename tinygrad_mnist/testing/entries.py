@@ -393,6 +393,6 @@ NOT_OPS = frozenset(
     {
         "backward", "retain_grad", "requires_grad_", "detach", "is_leaf", "grad_fn", "grad", "requires_grad",
         "add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_",
-        "shape", "dtype", "ndim", "size", "item", "numpy", "argmax", "float",
+        "shape", "dtype", "ndim", "size", "item", "numpy", "argmax", "float", "data",
     }
 )  # fmt: skip

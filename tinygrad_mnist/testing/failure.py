@@ -45,16 +45,16 @@ def gradient_gaps(
     analytic = grad(out, tensors, Tensor(cotangent), allow_unused=True)
     gaps = []
     for k, tensor in enumerate(tensors):
-        value = tensor.data.copy()
+        value = tensor.numpy().copy()
         numeric = np.zeros(value.shape)
         for j in range(value.size):
             shifted = []
             for sign in (1, -1):
                 moved = value.copy()
                 moved.reshape(-1)[j] += sign * eps
-                shifted.append(float((replay(k, moved)[-1].data * cotangent).sum()))
+                shifted.append(float((replay(k, moved)[-1].numpy() * cotangent).sum()))
             numeric.reshape(-1)[j] = (shifted[0] - shifted[1]) / (2 * eps)
-        found = np.zeros(value.shape) if analytic[k] is None else analytic[k].data
+        found = np.zeros(value.shape) if analytic[k] is None else analytic[k].numpy()
         scale = max(1.0, float(np.abs(numeric).max(initial=0.0)))
         gaps.append(float(np.abs(found - numeric).max(initial=0.0)) / scale)
     return gaps

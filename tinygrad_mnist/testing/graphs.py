@@ -238,7 +238,7 @@ def _draw_node(draw: st.DrawFn, values: list[Tensor], uses: list[int]) -> tuple[
     """An op, then operands it is trustworthy on; after three ops that fit nowhere, ``tanh``, which fits anywhere."""
     for _ in range(3):
         op = draw(st.sampled_from(_KINDS))
-        firsts = [i for i, value in enumerate(values) if _accepts(op, value.data)]
+        firsts = [i for i, value in enumerate(values) if _accepts(op, value.numpy())]
         if op in _BINARY:
             firsts = [i for i in firsts if _partners(op, i, values)]
         if not firsts:
@@ -250,11 +250,11 @@ def _draw_node(draw: st.DrawFn, values: list[Tensor], uses: list[int]) -> tuple[
             args = (first, _draw_operand(draw, _partners(op, first, values), uses, first))
         else:
             params = _draw_params(draw, op, values[first].shape)
-        if op == "max" and not _no_ties(values[first].data, params["axis"]):
+        if op == "max" and not _no_ties(values[first].numpy(), params["axis"]):
             continue
         node = GraphNode(op, args, params, ())
         out = node.apply(values)
-        if np.abs(out.data).max() <= _BOUND:
+        if np.abs(out.numpy()).max() <= _BOUND:
             return replace(node, shape=out.shape), out
     node = GraphNode("tanh", (_draw_operand(draw, range(len(values)), uses),), {}, ())
     out = node.apply(values)
@@ -304,7 +304,7 @@ def _partners(op: str, first: int, values: list[Tensor]) -> list[int]:
             np.broadcast_shapes(shape, value.shape)
         except ValueError:
             continue
-        if op != "div" or np.abs(value.data).min() >= _DIV_MIN:
+        if op != "div" or np.abs(value.numpy()).min() >= _DIV_MIN:
             partners.append(i)
     return partners
 

@@ -168,11 +168,11 @@ def forward_matches_references(entry: OpEntry, sample: Sample) -> None:
     out = _call(entry, _tensors(sample), sample)
     expected = np.asarray(entry.reference(*sample.inputs, **sample.kwargs))
     assert out.shape == expected.shape, f"forward shape {out.shape}, NumPy reference {expected.shape}"
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12, err_msg="forward vs NumPy reference")
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12, err_msg="forward vs NumPy reference")
     torch = _torch()
     if torch is not None and entry.torch is not None:
         theirs = entry.torch(torch, *[torch.from_numpy(np.array(x)) for x in sample.inputs], **sample.kwargs)
-        np.testing.assert_allclose(out.data, theirs.numpy(), rtol=1e-10, atol=1e-12, err_msg="forward vs PyTorch")
+        np.testing.assert_allclose(out.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12, err_msg="forward vs PyTorch")
 
 
 def gradient_matches_finite_differences(entry: OpEntry, sample: Sample) -> None:
@@ -194,7 +194,9 @@ def float32_stays_float32(entry: OpEntry, sample: Sample) -> None:
     out = _call(entry, tensors, sample)
     assert out.dtype == np.float32, f"float32 inputs gave a {out.dtype} output"
     expected = np.asarray(entry.reference(*[np.float32(x).astype(np.float64) for x in sample.inputs], **sample.kwargs))
-    np.testing.assert_allclose(out.data, expected, rtol=1e-4, atol=1e-5, err_msg="float32 forward vs float64 reference")
+    np.testing.assert_allclose(
+        out.numpy(), expected, rtol=1e-4, atol=1e-5, err_msg="float32 forward vs float64 reference"
+    )
     for t, g in zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True):
         assert g is None or g.dtype == np.float32, f"input of shape {t.shape}: a {g.dtype} gradient for float32"
 
@@ -233,7 +235,7 @@ def gradients_have_input_shapes(entry: OpEntry, sample: Sample) -> None:
 def inputs_are_not_mutated(entry: OpEntry, sample: Sample) -> None:
     """Forward, backward and double backward leave the input arrays as they were."""
     tensors = _tensors(sample)
-    before = [t.data.copy() for t in tensors]
+    before = [t.numpy().copy() for t in tensors]
     out = _call(entry, tensors, sample)
     grads = grad(out, tensors, _cotangent(out), create_graph=True, allow_unused=True)
     used = [g for g in grads if g is not None and g.requires_grad]
@@ -241,7 +243,7 @@ def inputs_are_not_mutated(entry: OpEntry, sample: Sample) -> None:
         total = sum((g * _cotangent(g, seed=2)).sum() for g in used)
         grad(total, tensors, allow_unused=True)
     for i, (t, original) in enumerate(zip(tensors, before, strict=True)):
-        np.testing.assert_array_equal(t.data, original, err_msg=f"input {i} was changed")
+        np.testing.assert_array_equal(t.numpy(), original, err_msg=f"input {i} was changed")
 
 
 def layouts_do_not_matter(entry: OpEntry, sample: Sample) -> None:
@@ -255,7 +257,9 @@ def layouts_do_not_matter(entry: OpEntry, sample: Sample) -> None:
 
     plain, odd = _tensors(sample), _tensors(sample, layout=strided)
     out, odd_out = _call(entry, plain, sample), _call(entry, odd, sample)
-    np.testing.assert_allclose(odd_out.data, out.data, rtol=1e-12, atol=1e-12, err_msg="forward on strided inputs")
+    np.testing.assert_allclose(
+        odd_out.numpy(), out.numpy(), rtol=1e-12, atol=1e-12, err_msg="forward on strided inputs"
+    )
     cotangent = _cotangent(out)
     for i, (g, h) in enumerate(
         zip(
@@ -266,7 +270,9 @@ def layouts_do_not_matter(entry: OpEntry, sample: Sample) -> None:
     ):
         assert (g is None) == (h is None), f"input {i}: a gradient for one layout only"
         if g is not None:
-            np.testing.assert_allclose(h.data, g.data, rtol=1e-12, atol=1e-12, err_msg=f"gradient {i}, strided inputs")
+            np.testing.assert_allclose(
+                h.numpy(), g.numpy(), rtol=1e-12, atol=1e-12, err_msg=f"gradient {i}, strided inputs"
+            )
 
 
 def reuse_in_a_graph(entry: OpEntry, sample: Sample) -> None:

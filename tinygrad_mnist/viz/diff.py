@@ -166,5 +166,5 @@ def _mark_modules(record: GraphRecord) -> None:
 
 
 def _arrays(model: Module) -> dict[str, np.ndarray]:
-    return {name: p.data for name, p in model.named_parameters()}
+    return {name: p.numpy() for name, p in model.named_parameters()}
 

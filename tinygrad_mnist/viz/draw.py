@@ -110,7 +110,7 @@ def record_model(model: Module, x: Tensor, target: Any, with_grads: bool, caller
         targets |= {node_id: tensor for node_id, tensor in known.items() if node_id != record.root}
         found = grad(root, list(targets.values()), allow_unused=True)
         set_grads(
-            record, {node_id: g.data if g is not None else None for node_id, g in zip(targets, found, strict=True)}
+            record, {node_id: g.numpy() if g is not None else None for node_id, g in zip(targets, found, strict=True)}
         )
     return record, root
 

@@ -219,10 +219,10 @@ def record_graph(
             module=owner.get(id(op)), saved=saved[id(op)], root=op is root.grad_fn,
         )  # fmt: skip
         if tensor is not None:
-            node.value = Stats.of(tensor.data)
-            node.grad = Stats.of(tensor.grad.data) if tensor.grad is not None else None
-            if node.root and tensor.data.size == 1:
-                node.scalar = float(tensor.data.reshape(()))
+            node.value = Stats.of(tensor.numpy())
+            node.grad = Stats.of(tensor.grad.numpy()) if tensor.grad is not None else None
+            if node.root and tensor.numpy().size == 1:
+                node.scalar = float(tensor.numpy().reshape(()))
         node.key = keys.op(node)
         nodes[node.id] = node
     leaf_modules = _leaf_modules(ops, owner, modules, input_ids)
@@ -231,11 +231,11 @@ def record_graph(
         kind = "input" if key in input_ids else "parameter" if leaf.requires_grad else "constant"
         node = Node(
             ids[key], kind, name, tuple(leaf.shape), str(leaf.dtype), "",
-            module=leaf_modules.get(key), value=Stats.of(leaf.data), root=leaf is root,
-            grad=Stats.of(leaf.grad.data) if leaf.grad is not None else None,
+            module=leaf_modules.get(key), value=Stats.of(leaf.numpy()), root=leaf is root,
+            grad=Stats.of(leaf.grad.numpy()) if leaf.grad is not None else None,
         )  # fmt: skip
-        if kind == "constant" and leaf.data.size == 1:
-            node.scalar = float(leaf.data.reshape(()))
+        if kind == "constant" and leaf.numpy().size == 1:
+            node.scalar = float(leaf.numpy().reshape(()))
         nodes[node.id] = node
     edges = []
     first_use: dict[str, tuple[str, int]] = {}  # leaf id -> (the op that uses it, at which argument)
@@ -408,7 +408,7 @@ def _saved(op: Function, ids: Mapping[int, str], known: dict[int, Tensor]) -> li
         else:
             what = "tensor" if source is not None else "constant"
         entries.append(
-            Saved(what, source, tuple(tensor.shape), str(tensor.dtype), int(tensor.data.nbytes), id(tensor.data))
+            Saved(what, source, tuple(tensor.shape), str(tensor.dtype), int(tensor.numpy().nbytes), id(tensor.numpy()))
         )
     return entries
 
@@ -477,14 +477,14 @@ def _add_second_order(
                 extra += 1
                 constant = Node(
                     ids[id(parent)], "constant", "", tuple(parent.shape), str(parent.dtype), "",
-                    value=Stats.of(parent.data),
+                    value=Stats.of(parent.numpy()),
                 )  # fmt: skip
                 constant.key = keys.leaf(constant, node.key, position)
                 record.nodes[constant.id] = constant
             record.edges.append(Edge(ids[id(parent)], node.id, "data"))
     for (holder, grad), (_, fn) in zip(holders_with_graph, recorded, strict=True):
         record.edges.append(Edge(ids[id(fn)], holder, "grad_of"))
-        record.nodes[ids[id(fn)]].value = Stats.of(grad.data)  # its output is that .grad
+        record.nodes[ids[id(fn)]].value = Stats.of(grad.numpy())  # its output is that .grad
 
 
 class _KeyMaker:
