@@ -22,7 +22,8 @@ from tinygrad_mnist.testing import (
     failure,
     registered_ops,
 )
-from tinygrad_mnist.testing.entries import NOT_OPS, unary
+from tinygrad_mnist.testing.entries import NOT_OPS
+from tinygrad_mnist.testing.entries.samples import unary
 from tinygrad_mnist.testing.graphs import graph_gaps
 from tinygrad_mnist.testing.registry import recorded_functions
 
@@ -49,7 +50,7 @@ def test_every_public_tensor_method_and_function_has_an_entry():
                if f.__module__ == nn.functional.__name__]  # fmt: skip
     public += [f"ops.{n}" for n in ops.__all__ if n[0].islower()]
     missing = sorted(set(public) - covered())
-    assert not missing, f"public ops with no registry entry: {missing}; add one in tinygrad_mnist/testing/entries.py"
+    assert not missing, f"public ops with no registry entry: {missing}; add one in tinygrad_mnist/testing/entries/"
 
 
 def test_every_function_of_the_package_is_recorded_by_some_entry():

@@ -14,7 +14,7 @@ The project's own tests use exactly these, and so can yours::
 ``register_op`` adds an op to the registry and ``check_op`` runs the whole battery of
 properties on it (forward against NumPy and PyTorch, first and second derivatives at random
 cotangents, dtypes, broadcasting, layouts, mutation, reuse); every op of the package is
-registered (``entries.py``).
+registered (``entries/``, one module per area).
 
 Needs the ``hypothesis`` package (in the ``dev`` extra).
 """

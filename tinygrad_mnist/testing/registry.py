@@ -66,6 +66,9 @@ class OpEntry:
     covers: tuple[str, ...] = ()
     #: Examples per property (before the Hypothesis profile's own settings); conv-sized ops take fewer.
     examples: int = 12
+    #: False for ops with no gradient (comparisons, rounding, indices): the battery checks their forward,
+    #: dtypes and layouts, and that no gradient but zeros flows through them.
+    differentiable: bool = True
 
 
 #: Every registered op, by name.
@@ -83,13 +86,15 @@ def register_op(
     mixes_dtypes: bool = True,
     covers: Iterable[str] = (),
     examples: int = 12,
+    differentiable: bool = True,
 ) -> OpEntry:
     """Add an op to the registry (a name registered twice is an error) and return its entry."""
     if name in REGISTRY:
         raise ValueError(f"register_op: {name!r} is already registered")
     entry = OpEntry(
-        name, fn, samples, reference, torch, second_order, keeps_float32, mixes_dtypes, tuple(covers), examples
-    )
+        name, fn, samples, reference, torch, second_order, keeps_float32, mixes_dtypes, tuple(covers), examples,
+        differentiable,
+    )  # fmt: skip
     REGISTRY[name] = entry
     return entry
 
@@ -168,21 +173,40 @@ def forward_matches_references(entry: OpEntry, sample: Sample) -> None:
     out = _call(entry, _tensors(sample), sample)
     expected = np.asarray(entry.reference(*sample.inputs, **sample.kwargs))
     assert out.shape == expected.shape, f"forward shape {out.shape}, NumPy reference {expected.shape}"
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12, err_msg="forward vs NumPy reference")
+    _assert_same_values(out.numpy(), expected, "forward vs NumPy reference")
     torch = _torch()
     if torch is not None and entry.torch is not None:
         theirs = entry.torch(torch, *[torch.from_numpy(np.array(x)) for x in sample.inputs], **sample.kwargs)
-        np.testing.assert_allclose(out.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12, err_msg="forward vs PyTorch")
+        _assert_same_values(out.numpy(), theirs.numpy(), "forward vs PyTorch")
+
+
+def _assert_same_values(found: np.ndarray, expected: np.ndarray, what: str) -> None:
+    """Floats to 1e-10; integers and booleans exactly, and in the expected dtype."""
+    if expected.dtype.kind in "fc":
+        np.testing.assert_allclose(found, expected, rtol=1e-10, atol=1e-12, err_msg=what)
+    else:
+        assert found.dtype == expected.dtype, f"{what}: dtype {found.dtype}, expected {expected.dtype}"
+        np.testing.assert_array_equal(found, expected, err_msg=what)
 
 
 def gradient_matches_finite_differences(entry: OpEntry, sample: Sample) -> None:
-    """First derivatives at a random cotangent equal central differences (float64)."""
+    """First derivatives at a random cotangent equal central differences (float64); for an op
+    with no gradient, nothing but zeros flows back, and a non-float output requires no grad."""
+    if not entry.differentiable:
+        tensors = _tensors(sample)
+        out = _call(entry, tensors, sample)
+        if out.dtype.kind not in "fc":
+            assert not out.requires_grad, f"a {out.dtype} output requires grad"
+        elif out.requires_grad:
+            for i, g in enumerate(grad(out, tensors, _cotangent(out), allow_unused=True)):
+                assert g is None or not np.any(g.numpy()), f"input {i}: a nonzero gradient through an op with none"
+        return
     gradcheck(lambda *t: _call(entry, list(t), sample), *sample.inputs)
 
 
 def second_order_matches_finite_differences(entry: OpEntry, sample: Sample) -> None:
     """Second derivatives (the backward of the backward) at random cotangents equal central differences."""
-    if entry.second_order:
+    if entry.second_order and entry.differentiable:
         gradgradcheck(lambda *t: _call(entry, list(t), sample), *sample.inputs)
 
 
@@ -192,8 +216,11 @@ def float32_stays_float32(entry: OpEntry, sample: Sample) -> None:
         return
     tensors = _tensors(sample, np.float32)
     out = _call(entry, tensors, sample)
-    assert out.dtype == np.float32, f"float32 inputs gave a {out.dtype} output"
     expected = np.asarray(entry.reference(*[np.float32(x).astype(np.float64) for x in sample.inputs], **sample.kwargs))
+    if expected.dtype.kind not in "fc":
+        _assert_same_values(out.numpy(), expected, "float32 forward vs float64 reference")
+        return
+    assert out.dtype == np.float32, f"float32 inputs gave a {out.dtype} output"
     np.testing.assert_allclose(
         out.numpy(), expected, rtol=1e-4, atol=1e-5, err_msg="float32 forward vs float64 reference"
     )
@@ -216,6 +243,8 @@ def mixed_floats_promote(entry: OpEntry, sample: Sample) -> None:
             return
         raise AssertionError("float32 mixed with float64 was not refused")
     out = _call(entry, tensors, sample)
+    if out.dtype.kind not in "fc":
+        return
     assert out.dtype == np.float64, f"float32 with float64 inputs gave a {out.dtype} output, PyTorch gives float64"
     for i, (t, g) in enumerate(zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True)):
         assert g is None or g.dtype == t.dtype, f"input {i} is {t.dtype}, its gradient {g.dtype}"
@@ -223,6 +252,8 @@ def mixed_floats_promote(entry: OpEntry, sample: Sample) -> None:
 
 def gradients_have_input_shapes(entry: OpEntry, sample: Sample) -> None:
     """Each gradient has its input's shape and dtype: broadcasting is summed back."""
+    if not entry.differentiable:
+        return
     tensors = _tensors(sample)
     out = _call(entry, tensors, sample)
     for i, (t, g) in enumerate(zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True)):
@@ -237,7 +268,7 @@ def inputs_are_not_mutated(entry: OpEntry, sample: Sample) -> None:
     tensors = _tensors(sample)
     before = [t.numpy().copy() for t in tensors]
     out = _call(entry, tensors, sample)
-    grads = grad(out, tensors, _cotangent(out), create_graph=True, allow_unused=True)
+    grads = grad(out, tensors, _cotangent(out), create_graph=True, allow_unused=True) if out.requires_grad else ()
     used = [g for g in grads if g is not None and g.requires_grad]
     if used:
         total = sum((g * _cotangent(g, seed=2)).sum() for g in used)
@@ -257,9 +288,9 @@ def layouts_do_not_matter(entry: OpEntry, sample: Sample) -> None:
 
     plain, odd = _tensors(sample), _tensors(sample, layout=strided)
     out, odd_out = _call(entry, plain, sample), _call(entry, odd, sample)
-    np.testing.assert_allclose(
-        odd_out.numpy(), out.numpy(), rtol=1e-12, atol=1e-12, err_msg="forward on strided inputs"
-    )
+    _assert_same_values(odd_out.numpy(), out.numpy(), "forward on strided inputs")
+    if not entry.differentiable:
+        return
     cotangent = _cotangent(out)
     for i, (g, h) in enumerate(
         zip(
@@ -277,6 +308,8 @@ def layouts_do_not_matter(entry: OpEntry, sample: Sample) -> None:
 
 def reuse_in_a_graph(entry: OpEntry, sample: Sample) -> None:
     """The op's output used three times (fan-out) and its inputs used again: still the right gradient."""
+    if not entry.differentiable:
+        return
     rng = np.random.default_rng(3)
 
     def reused(*t: Tensor) -> Tensor:
@@ -319,6 +352,8 @@ def recorded_functions(entry: OpEntry, sample: Sample) -> set[type[Function]]:
     for dtype in (np.float64, np.float32):
         tensors = _tensors(sample, dtype)
         out = _call(entry, tensors, sample)
+        if not out.requires_grad:  # an op with no gradient records nothing
+            continue
         cotangent = _cotangent(out).requires_grad_()
         grads = [g for g in grad(out, tensors, cotangent, create_graph=True, allow_unused=True) if g is not None]
         recorded = [g for g in grads if g.requires_grad]
