@@ -425,3 +425,15 @@ def test_fill_zero_and_copy_overwrite_and_cast():
     (w * 3).sum().backward()
     w.grad.zero_()  # the tutorials' gradient reset
     np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
+
+
+def test_top_level_functions_are_the_tensor_methods_called_on_the_first_argument():
+    import tinygrad_mnist
+
+    x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]))
+    for name in tinygrad_mnist.functions.METHOD_FUNCTIONS:
+        if name != "matmul":
+            np.testing.assert_array_equal(getattr(tinygrad_mnist, name)(x).numpy(), getattr(x, name)().numpy())
+    np.testing.assert_array_equal(tinygrad_mnist.matmul(x, x).numpy(), (x @ x).numpy())
+    with pytest.raises(TypeError, match="argument 'input' must be a Tensor, not list"):
+        tinygrad_mnist.exp([1.0])

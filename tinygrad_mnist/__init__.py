@@ -3,7 +3,10 @@
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, topological_order
 from .autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .functions import METHOD_FUNCTIONS
 from .tensor import Tensor, cross_entropy
+
+globals().update(METHOD_FUNCTIONS)  # torch.exp(x), torch.sum(x, dim), ...: Tensor methods as functions
 
 __version__ = "0.1.0"
 
@@ -19,4 +22,5 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
     "topological_order",
+    *METHOD_FUNCTIONS,
 ]
