@@ -83,6 +83,7 @@ NUMBER = re.compile(
 #: One rule per import form of the corpus: the PyTorch line's pattern and its tinygrad_mnist replacement.
 IMPORT_SWAPS = (
     (r"import torch\.nn\.functional as (\w+)", r"from tinygrad_mnist.nn import functional as \1"),
+    (r"import torch\.(nn|optim|autograd) as \1", r"from tinygrad_mnist import \1"),
     (r"import torch\.(nn|optim|autograd) as (\w+)", r"from tinygrad_mnist import \1 as \2"),
     (r"from torch\.([\w.]+) import (.+)", r"from tinygrad_mnist.\1 import \2"),
     (r"from torch import (.+)", r"from tinygrad_mnist import \1"),
@@ -199,6 +200,8 @@ def test_corpus_has_fifteen_scripts_each_recorded_and_the_tables_name_only_scrip
     assert len(NAMES) >= 15
     assert sorted(path.name for path in EXPECTED.glob("*.txt")) == [f"{name[:-3]}.txt" for name in NAMES]
     assert set(NEEDS) <= set(NAMES) and set(TOLERANCES) <= set(NAMES)
+    marks = [mark for name in NEEDS for mark in case(name).marks]
+    assert len(marks) == len(NEEDS) and all(mark.kwargs["strict"] for mark in marks), "a passing script must fail"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -214,13 +217,15 @@ def test_script_imports_only_what_the_swap_rewrites(name: str) -> None:
 def test_swap_imports_rewrites_each_import_form_and_nothing_else() -> None:
     source = (
         "import math\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
-        "import torch.optim as optim\nfrom torch import nn, optim\nfrom torch.autograd import Function\n"
+        "import torch.optim as optim\nimport torch.optim as opt\nfrom torch import nn, optim\n"
+        "from torch.autograd import Function\n"
         "import torch as th\nx = torch.zeros(3)  # import torch\n    import torch\n"
     )
     assert swap_imports(source) == (
-        "import math\nimport tinygrad_mnist as torch\nfrom tinygrad_mnist import nn as nn\n"
-        "from tinygrad_mnist.nn import functional as F\nfrom tinygrad_mnist import optim as optim\n"
-        "from tinygrad_mnist import nn, optim\nfrom tinygrad_mnist.autograd import Function\n"
+        "import math\nimport tinygrad_mnist as torch\nfrom tinygrad_mnist import nn\n"
+        "from tinygrad_mnist.nn import functional as F\nfrom tinygrad_mnist import optim\n"
+        "from tinygrad_mnist import optim as opt\nfrom tinygrad_mnist import nn, optim\n"
+        "from tinygrad_mnist.autograd import Function\n"
         "import tinygrad_mnist as th\nx = torch.zeros(3)  # import torch\n    import tinygrad_mnist as torch\n"
     )
 
