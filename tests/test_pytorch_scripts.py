@@ -11,13 +11,13 @@ comparison runs on machines without torch too. Re-record (needs torch) after cha
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import math
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -130,24 +130,93 @@ def compare_outputs(expected: str, actual: str, rtol: float = RTOL, atol: float 
     return problems
 
 
-def run_script(source: str, name: str, folder: Path) -> str:
-    """Run ``source`` as ``folder/name`` with this interpreter, one thread; its stdout, or a failure with its stderr."""
-    path = folder / name
-    path.write_text(source)
+def script_env() -> dict[str, str]:
+    """The environment of a script run: one thread, the MNIST sample's folder, tinygrad_mnist importable."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MNIST_DIR": str((SHARED_DATA / "mnist").resolve())}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def run_script(source: str, name: str, folder: Path) -> str:
+    """Run ``source`` as ``folder/name`` in a new interpreter; its stdout, or a failure with its stderr."""
+    path = folder / name
+    path.write_text(source)
     result = subprocess.run(
-        [sys.executable, str(path)], cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, str(path)], cwd=folder, env=script_env(), capture_output=True, text=True, timeout=300
     )
     if result.returncode:
         pytest.fail(f"{name} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}", pytrace=False)
     return result.stdout
 
 
-@functools.cache
-def pytorch_output(name: str, folder: Path) -> str:
-    """What ``name`` prints under PyTorch: a live run (once per session)."""
-    return run_script((SCRIPTS / name).read_text(), name, folder)
+class PyTorchRunner:
+    """Runs scripts under PyTorch, each in a child forked from one process that imported torch once.
+
+    Importing torch takes longer than most scripts run; forking after it keeps the corpus within its time
+    budget while each script still gets a process of its own. Each script runs once per session.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        command = [sys.executable, __file__, "--serve"]
+        self.server = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=script_env()
+        )
+        self.outputs: dict[str, str] = {}
+
+    def output(self, name: str) -> str:
+        """What ``name`` prints under PyTorch."""
+        if name not in self.outputs:
+            path = self.folder / name
+            path.write_text((SCRIPTS / name).read_text())
+            self.server.stdin.write(f"{path}\n")
+            self.server.stdin.flush()
+            code = self.server.stdout.readline().strip()
+            stdout, stderr = (path.with_suffix(suffix) for suffix in (".out", ".err"))
+            stdout, stderr = (file.read_text() if file.exists() else "" for file in (stdout, stderr))
+            if code != "0":
+                pytest.fail(
+                    f"{name} under PyTorch exited with {code or 'its runner'}:\n{stdout}\n{stderr}", pytrace=False
+                )
+            self.outputs[name] = stdout
+        return self.outputs[name]
+
+    def close(self) -> None:
+        """Stop the server: it ends when its input does."""
+        self.server.stdin.close()
+        self.server.wait(timeout=60)
+
+
+def serve() -> None:
+    """The runner's own process: import torch once, then run each script path read from stdin in a forked child."""
+    import runpy
+    import signal
+    import traceback
+
+    import torch  # noqa: F401 - imported once here, inherited by every forked child
+
+    for line in sys.stdin:
+        path = Path(line.strip())
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.chdir(path.parent)
+            for fd, suffix in ((1, ".out"), (2, ".err")):
+                os.dup2(os.open(path.with_suffix(suffix), os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+            sys.argv = [str(path)]
+            signal.alarm(300)
+            code = 0
+            try:
+                runpy.run_path(str(path), run_name="__main__")
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 
 
 def torch_installed() -> bool:
@@ -162,9 +231,14 @@ def case(name: str) -> pytest.param:
 
 
 @pytest.fixture(scope="session")
-def torch_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One folder for the PyTorch runs, so that ``pytorch_output``'s cache holds across tests."""
-    return tmp_path_factory.mktemp("pytorch")
+def pytorch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PyTorchRunner | None]:
+    """The PyTorch runner for the session, or None without torch."""
+    if not torch_installed():
+        yield None
+        return
+    runner = PyTorchRunner(tmp_path_factory.mktemp("pytorch"))
+    yield runner
+    runner.close()
 
 
 def needs_data(name: str, request: pytest.FixtureRequest) -> None:
@@ -175,10 +249,10 @@ def needs_data(name: str, request: pytest.FixtureRequest) -> None:
 
 @pytest.mark.parametrize("name", [case(name) for name in NAMES])
 def test_script_prints_pytorchs_numbers_under_tinygrad_mnist(
-    name: str, tmp_path: Path, torch_folder: Path, request: pytest.FixtureRequest
+    name: str, tmp_path: Path, pytorch: PyTorchRunner | None, request: pytest.FixtureRequest
 ) -> None:
     needs_data(name, request)
-    expected = pytorch_output(name, torch_folder) if torch_installed() else (EXPECTED / f"{name[:-3]}.txt").read_text()
+    expected = pytorch.output(name) if pytorch else (EXPECTED / f"{name[:-3]}.txt").read_text()
     actual = run_script(swap_imports((SCRIPTS / name).read_text()), name, tmp_path)
     rtol, atol, _ = TOLERANCES.get(name, (RTOL, ATOL, ""))
     problems = compare_outputs(expected, actual, rtol, atol)
@@ -186,11 +260,14 @@ def test_script_prints_pytorchs_numbers_under_tinygrad_mnist(
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_recorded_output_is_what_pytorch_prints(name: str, torch_folder: Path, request: pytest.FixtureRequest) -> None:
-    pytest.importorskip("torch")
+def test_recorded_output_is_what_pytorch_prints(
+    name: str, pytorch: PyTorchRunner | None, request: pytest.FixtureRequest
+) -> None:
+    if pytorch is None:
+        pytest.skip("needs torch")
     needs_data(name, request)
     recorded = (EXPECTED / f"{name[:-3]}.txt").read_text()
-    problems = compare_outputs(recorded, pytorch_output(name, torch_folder))
+    problems = compare_outputs(recorded, pytorch.output(name))
     assert not problems, f"re-record {name} (python tests/test_pytorch_scripts.py --record {name}):\n" + "\n".join(
         problems
     )
@@ -260,13 +337,18 @@ def record(names: list[str]) -> None:
         sys.exit("recording needs PyTorch installed")
     EXPECTED.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
+        runner = PyTorchRunner(Path(folder))
         for name in names or NAMES:
-            output = run_script((SCRIPTS / name).read_text(), name, Path(folder))
+            output = runner.output(name)
             (EXPECTED / f"{Path(name).stem}.txt").write_text(output)
             print(f"recorded {name}: {len(output.splitlines())} lines")
+        runner.close()
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["--record"]:
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    elif sys.argv[1:2] == ["--record"]:
+        record([Path(name).name for name in sys.argv[2:]])
+    else:
         sys.exit(__doc__)
-    record([Path(name).name for name in sys.argv[2:]])
