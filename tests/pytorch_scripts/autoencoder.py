@@ -48,4 +48,4 @@ with torch.no_grad():
     error = (recon - x).pow(2).mean(dim=1)
 print(f"codes {list(codes.shape)} mean {codes.mean().item():.5f} std {codes.std().item():.5f}")
 print(f"worst row {error.argmax().item()} error {error.max().item():.6f} best {error.min().item():.6f}")
-print(f"code 0 {[round(v, 3) for v in codes[0].tolist()]}")
+print(f"code 0 {[round(v, 6) for v in codes[0].tolist()]}")

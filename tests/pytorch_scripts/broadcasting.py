@@ -27,7 +27,7 @@ b = torch.tensor(0.5, requires_grad=True)
 out = (x * w + b).pow(2).sum()
 out.backward()
 print(f"grad shapes {list(w.grad.shape)} {list(b.grad.shape)}")
-print(f"grad w {[round(v, 4) for v in w.grad.tolist()]} grad b {b.grad.item():.4f}")
+print(f"grad w {[round(v, 6) for v in w.grad.tolist()]} grad b {b.grad.item():.4f}")
 
 scale = torch.tensor([[2.0], [0.5]])
 img = torch.ones(2, 3, 3)

@@ -37,7 +37,7 @@ print("data shares memory", w[0, 0].item(), "data requires grad", d.requires_gra
 
 out = inputs @ w
 values, predicted = torch.max(out.data, 1)
-print("predicted", predicted.tolist(), "values", [round(v, 4) for v in values.tolist()])
+print("predicted", predicted.tolist(), "values", [round(v, 6) for v in values.tolist()])
 
 counts = torch.zeros(5, dtype=torch.int64)
 for i in [0, 3, 3, 1, 3]:

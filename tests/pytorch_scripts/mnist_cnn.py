@@ -55,4 +55,4 @@ with torch.no_grad():
     pred = logits.argmax(dim=1, keepdim=True)
     accuracy = pred.eq(labels.view_as(pred)).sum().item() / len(labels)
 print(f"logits shape {list(logits.shape)} accuracy {accuracy:.4f}")
-print(f"first logits {[round(v, 4) for v in logits[0].tolist()]}")
+print(f"first logits {[round(v, 6) for v in logits[0].tolist()]}")

@@ -9,7 +9,7 @@ x = torch.tensor(rng.standard_normal((4, 5)), dtype=torch.float32)
 
 
 def show(name, t):
-    print(name, [round(v, 5) for v in t.flatten().tolist()])
+    print(name, [round(v, 6) for v in t.flatten().tolist()])
 
 
 show("sum dim 1", x.sum(dim=1))
@@ -18,11 +18,11 @@ show("mean keepdim", x.mean(dim=-1, keepdim=True))
 show("var", x.var(dim=0))
 show("var biased", x.var(dim=0, unbiased=False))
 show("std", x.std(dim=1, keepdim=True))
-print(f"norm {x.norm().item():.5f} {x.norm(p=1).item():.5f} rows {[round(v, 5) for v in x.norm(dim=1).tolist()]}")
+print(f"norm {x.norm().item():.5f} {x.norm(p=1).item():.5f} rows {[round(v, 6) for v in x.norm(dim=1).tolist()]}")
 print(f"prod {x[0].prod().item():.6f} amax {x.amax(dim=0).tolist() == x.max(dim=0).values.tolist()}")
 
 result = x.max(dim=1)
-print("max values", [round(v, 5) for v in result.values.tolist()], "indices", result.indices.tolist())
+print("max values", [round(v, 6) for v in result.values.tolist()], "indices", result.indices.tolist())
 mins, argmins = x.min(dim=0, keepdim=True)
 print("min", list(mins.shape), argmins.tolist(), x.argmin(dim=0).tolist())
 
