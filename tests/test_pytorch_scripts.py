@@ -55,7 +55,7 @@ NEEDS: dict[str, str] = {
     "copy_ of an int tensor into float32; tolist()",
     "logistic_regression.py": "tensor(dtype=); dtype objects; from_numpy; zeros; 2-D @ 1-D matmul; clamp; "
     "Tensor > float and Tensor == Tensor -> bool tensors; sum of bool; indexing w[0]; int(Tensor)",
-    "mnist_cnn.py": "tensor(dtype=); dtype objects; view; F.max_pool2d; torch.flatten(x, 1); indexing param[0]; "
+    "mnist_cnn.py": "tensor(dtype=); dtype objects; view; indexing param[0]; "
     "dim(); numel(); argmax(dim=, keepdim=); eq; view_as; tolist()",
     "mnist_mlp.py": "from_numpy; slicing x[i:j]; torch.max(t, 1) -> (values, indices); Tensor == Tensor -> bool; "
     "size(0); argmax(dim=); tolist()",

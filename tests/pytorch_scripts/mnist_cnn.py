@@ -1,4 +1,4 @@
-"""A small CNN on MNIST rows (a few steps): an nn.Module subclass, F.relu/max_pool2d, torch.flatten, optim.Adam."""
+"""A small CNN on MNIST rows (a few steps): an nn.Module subclass, nn.MaxPool2d, F.relu, torch.flatten, optim.Adam."""
 
 import gzip
 import os
@@ -22,12 +22,13 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 4, kernel_size=3)
+        self.pool = nn.MaxPool2d(2, 2)
         self.conv2 = nn.Conv2d(4, 8, kernel_size=3)
         self.fc1 = nn.Linear(8 * 5 * 5, 10)
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
         x = torch.flatten(x, 1)
         return self.fc1(x)
 
