@@ -33,7 +33,7 @@ TOLERANCES: dict[str, tuple[float, float, str]] = {}
 #: Scripts that do not run yet under tinygrad_mnist, and what they need; strict, so each marker must go when
 #: its script passes. The merger's checklist: remove a line when the features it names have landed.
 NEEDS: dict[str, str] = {
-    "autoencoder.py": "from_numpy; Tensor.dim(); mean(dim=); std(); min(); tolist()",
+    "autoencoder.py": "from_numpy; slicing x[i:j]; Tensor.dim(); mean(dim=); std(); min(); tolist()",
     "bigram_counts.py": "zeros(dtype=int32); dtype objects; N[i, j] indexing and N[i, j] += 1 (__setitem__); "
     "int tensor + 1 stays int; sum(1, keepdim=True); tolist(); cumsum(dim=); Tensor < float -> bool; "
     "sum of bool -> int",
@@ -55,7 +55,7 @@ NEEDS: dict[str, str] = {
     "copy_ of an int tensor into float32; tolist()",
     "logistic_regression.py": "tensor(dtype=); dtype objects; from_numpy; zeros; 2-D @ 1-D matmul; clamp; "
     "Tensor > float and Tensor == Tensor -> bool tensors; sum of bool; indexing w[0]; int(Tensor)",
-    "mnist_cnn.py": "tensor(dtype=); dtype objects; view; indexing param[0]; "
+    "mnist_cnn.py": "tensor(dtype=); dtype objects; view; indexing param[0] and images[slice]; "
     "dim(); numel(); argmax(dim=, keepdim=); eq; view_as; tolist()",
     "mnist_mlp.py": "from_numpy; slicing x[i:j]; torch.max(t, 1) -> (values, indices); Tensor == Tensor -> bool; "
     "size(0); argmax(dim=); tolist()",
