@@ -318,7 +318,7 @@ def test_several_inputs_and_outputs_with_their_names():
 @pytest.mark.parametrize("opset", [13, 17, 21])
 def test_older_and_newer_opsets(opset):
     def fn(x):
-        return x.max(1, keepdims=True) + x.sum(1, keepdims=True) + x.softmax(1)
+        return x.amax(1, keepdim=True) + x.sum(1, keepdim=True) + x.softmax(1)
 
     x = np.random.default_rng(opset).standard_normal((3, 4)).astype(np.float32)
     model = exported(fn, x, opset_version=opset)

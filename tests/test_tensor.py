@@ -25,7 +25,7 @@ def test_arrays_keep_their_float_dtype_and_python_data_becomes_float32():
 FLOAT32_PROGRAMS = {
     "arithmetic": lambda t: ((t + 1) * 2.5 - np.float64(0.5) / (t * t + 1) + 3 - t) ** 2,
     "unary": lambda t: t.exp() + t.sigmoid() + t.tanh() + t.relu() + (t * t + 1).log(),
-    "reductions": lambda t: t.sum(axis=0, keepdims=True) + t.mean() + t.max(axis=-1, keepdims=True),
+    "reductions": lambda t: t.sum(dim=0, keepdim=True) + t.mean() + t.amax(dim=-1, keepdim=True),
     "movement": lambda t: t.reshape(-1).reshape(*t.shape).T.T,
     "softmax": lambda t: t.softmax(-1) + t.log_softmax(-1) * np.float64(2.0),
     "matmul": lambda t: t @ t.T,

@@ -429,7 +429,7 @@ IMPORTERS: dict[str, Importer] = {
     "Transpose": _transpose_import,
     "ReduceSum": _reduce("sum"),
     "ReduceMean": _reduce("mean"),
-    "ReduceMax": _reduce("max"),
+    "ReduceMax": _reduce("amax"),
     "Expand": _expand_import,
     "Softmax": _softmax_import("softmax"),
     "LogSoftmax": _softmax_import("log_softmax"),
