@@ -163,7 +163,7 @@ def test_cross_entropy_with_class_ids_twice(data, m, classes, one_hot):
 def test_cross_entropy_with_probabilities_twice(data, m, classes):
     logits = data.draw(arrays((m, classes)))
     weights = data.draw(arrays((m, classes), low=0.1, high=1.0))
-    assert gradgradcheck(lambda t: cross_entropy(t, weights / weights.sum(1, keepdim=True)), logits)
+    assert gradgradcheck(lambda t: cross_entropy(t, weights / weights.sum(1, keepdims=True)), logits)
     # Rows that do not sum to 1: the gradient is softmax * sum(target) - target, and so is its second order.
     assert gradgradcheck(lambda t: cross_entropy(t, weights), logits)
     # Squared, the loss's own gradient depends on the logits: the second order goes through that path too.

@@ -140,7 +140,7 @@ def test_cross_entropy(data, m, classes, one_hot):
 def test_cross_entropy_with_soft_targets(data, m, classes):
     logits = data.draw(arrays((m, classes)))
     weights = data.draw(arrays((m, classes), low=0.1, high=1.0))
-    assert_gradients_match(lambda t: t.cross_entropy(weights / weights.sum(1, keepdim=True)), logits)
+    assert_gradients_match(lambda t: t.cross_entropy(weights / weights.sum(1, keepdims=True)), logits)
 
 
 @given(x=arrays(shapes(min_dims=1, max_dims=2)), y=arrays(shapes(min_dims=1, max_dims=2)))

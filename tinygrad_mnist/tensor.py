@@ -515,8 +515,8 @@ class Tensor:
 
     def logsumexp(self, dim: Dim, keepdim: bool = False) -> Tensor:
         """``log(exp(self).sum(dim))``, shifted by the maximum so that it stays finite."""
-        shift = self.detach().amax(dim, keepdim=True)
-        shift = shift * Tensor._wrap(np.isfinite(shift._data).astype(self.dtype))  # no inf - inf where all are -inf
+        top = self.detach().amax(dim, keepdim=True)._data
+        shift = Tensor._wrap(np.where(np.isfinite(top), top, 0))  # no inf - inf where all are -inf
         out = (self - shift).exp().sum(dim, keepdim).log()
         return out + (shift if keepdim else shift.reshape(out.shape))
 
