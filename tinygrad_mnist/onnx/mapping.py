@@ -423,7 +423,7 @@ IMPORTERS: dict[str, Importer] = {
     "Conv": _conv,
     "MaxPool": _pool(max_pool2d),
     "AveragePool": _pool(avg_pool2d),
-    "GlobalAveragePool": lambda node, inputs: inputs[0].mean((2, 3), keepdims=True),
+    "GlobalAveragePool": lambda node, inputs: inputs[0].mean((2, 3), keepdim=True),
     "Reshape": _reshape_import,
     "Flatten": _flatten,
     "Transpose": _transpose_import,
