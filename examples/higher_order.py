@@ -130,7 +130,7 @@ def double_backpropagation(x: np.ndarray, y: np.ndarray, x_dev: np.ndarray, y_de
 
 def ink_features(pixels: np.ndarray) -> np.ndarray:
     """The mean ink in each of the 4 x 4 blocks of 7 x 7 pixels, standardised, and a column of ones (the bias)."""
-    blocks = pixels.reshape(-1, 4, 7, 4, 7).mean(dim=(2, 4)).reshape(-1, 16)
+    blocks = pixels.reshape(-1, 4, 7, 4, 7).mean(axis=(2, 4)).reshape(-1, 16)
     blocks = (blocks - blocks.mean(0)) / blocks.std(0)
     return np.hstack([blocks, np.ones((len(blocks), 1))])
 

@@ -171,7 +171,9 @@ def test_errors_name_the_dim():
 
 def test_zero_dim_tensors_reduce_over_dim_0():
     torch = pytest.importorskip("torch")
-    for call in (lambda t: t.sum(0), lambda t: t.max(0).values, lambda t: t.argmax(0), lambda t: t.cumsum(-1)):
+    calls = [lambda t: t.sum(0), lambda t: t.max(0).values, lambda t: t.argmax(0), lambda t: t.cumsum(-1)]
+    calls += [lambda t: t.argmin(-1, keepdim=True), lambda t: t.max(0, keepdim=True).indices, lambda t: t.sort().values]
+    for call in calls:
         ours, theirs = call(Tensor(np.float32(2.5))), call(torch.tensor(2.5))
         assert ours.shape == tuple(theirs.shape) and ours.item() == theirs.item()
 

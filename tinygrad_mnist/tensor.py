@@ -427,8 +427,9 @@ class Tensor:
 
     def sum(self, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Sum over ``dim`` (an int, a tuple, or None for all); ints and bools sum as int64, as PyTorch."""
-        wide = dtype is None and not np.issubdtype(self.dtype, np.floating) and self.dtype.kind != "c"
-        return ops.Sum.apply(self, dim, keepdim, np.dtype(np.int64 if wide else dtype) if wide or dtype else None)
+        if dtype is None and self.dtype.kind in "biu":
+            dtype = np.int64
+        return ops.Sum.apply(self, dim, keepdim, None if dtype is None else np.dtype(dtype))
 
     def mean(self, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
@@ -442,8 +443,9 @@ class Tensor:
         x = self if dtype is None else self.to(dtype)
         if dim is None or x.ndim == 0:
             return ops.Prod.apply(x.reshape(-1), 0).reshape(() if dim is None or not keepdim else x.shape)
-        out = ops.Prod.apply(x, normalize_dim(dim, x.ndim))
-        return out if keepdim else out.reshape(*(n for i, n in enumerate(x.shape) if i != normalize_dim(dim, x.ndim)))
+        d = normalize_dim(dim, x.ndim)
+        out = ops.Prod.apply(x, d)
+        return out if keepdim else out.reshape(*x.shape[:d], *x.shape[d + 1 :])
 
     def var(
         self, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: float | None = None
@@ -465,15 +467,15 @@ class Tensor:
 
     def norm(self, p: float | str = "fro", dim: Dim = None, keepdim: bool = False) -> Tensor:
         """The vector p-norm over ``dim`` (all elements by default): p = 2 or 'fro', 1, inf, -inf, or any other."""
-        size = (self.relu() + (-self).relu()) if p not in (2, "fro") else None  # |x| with PyTorch's 0 at 0
         if p in (2, "fro"):
             return (self * self).sum(dim, keepdim) ** 0.5
+        if isinstance(p, str) or p == 0:
+            raise ValueError(f"norm: p={p!r} is not supported; use 1, 2, 'fro', inf, -inf or another nonzero number")
+        size = self.relu() + (-self).relu()  # |x|, with PyTorch's zero gradient at 0
         if p == float("inf"):
             return size.amax(dim, keepdim)
         if p == -float("inf"):
             return size.amin(dim, keepdim)
-        if isinstance(p, str) or p == 0:
-            raise ValueError(f"norm: p={p!r} is not supported; use 1, 2, 'fro', inf, -inf or another nonzero number")
         return (size**p).sum(dim, keepdim) ** (1 / p)
 
     def amax(self, dim: Dim = (), keepdim: bool = False) -> Tensor:
