@@ -133,9 +133,9 @@ def _transpose_case(draw: st.DrawFn) -> Any:
 def _reduce_case(method: str) -> Callable[[st.DrawFn], Any]:
     def draw_case(draw: st.DrawFn) -> Any:
         features = _features(draw, draw(st.integers(1, 2)))
-        axis = draw(st.none() | st.integers(-1, len(features)) | st.just((0, len(features))))
-        keepdims = draw(st.booleans())
-        return (lambda x: getattr(x, method)(axis, keepdims)), features
+        dim = draw(st.none() | st.integers(-1, len(features)) | st.just((0, len(features))))
+        keepdim = draw(st.booleans())
+        return (lambda x: getattr(x, method)(dim, keepdim)), features
 
     return draw_case
 
@@ -191,7 +191,7 @@ OP_CASES = [
     OpCase("Reshape", _reshape_case),
     OpCase("Transpose", _transpose_case),
     OpCase("Sum", _reduce_case("sum")),
-    OpCase("Max", _reduce_case("max")),
+    OpCase("Max", _reduce_case("amax")),
     OpCase("Expand", _expand_case),
     OpCase("Softmax", _softmax_case("softmax")),
     OpCase("LogSoftmax", _softmax_case("log_softmax")),
@@ -318,7 +318,7 @@ def test_several_inputs_and_outputs_with_their_names():
 @pytest.mark.parametrize("opset", [13, 17, 21])
 def test_older_and_newer_opsets(opset):
     def fn(x):
-        return x.max(1, keepdims=True) + x.sum(1, keepdims=True) + x.softmax(1)
+        return x.amax(1, keepdim=True) + x.sum(1, keepdim=True) + x.softmax(1)
 
     x = np.random.default_rng(opset).standard_normal((3, 4)).astype(np.float32)
     model = exported(fn, x, opset_version=opset)

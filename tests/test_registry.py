@@ -91,7 +91,7 @@ def test_a_failure_picture_points_at_the_op_with_the_wrong_backward(tmp_path, mo
             GraphNode("mul", (0, 1), {}, (2,)),
             GraphNode("tanh", (2,), {}, (2,)),
             GraphNode("exp", (3,), {}, (2,)),
-            GraphNode("sum", (4,), {"axis": None, "keepdims": False}, ()),
+            GraphNode("sum", (4,), {"dim": None, "keepdim": False}, ()),
         ),
     )
     with pytest.raises(GradcheckError, match=r"picture of each value's gradient gap: .*graph"):

@@ -180,9 +180,9 @@ OPS = {
     "tanh": lambda a, _: a.tanh(),
     "neg": lambda a, _: -a,
     "scale": lambda a, _: 0.5 * a,
-    "sum": lambda a, b: a.sum(axis=1, keepdims=True) + b,
+    "sum": lambda a, b: a.sum(dim=1, keepdim=True) + b,
     "transpose": lambda a, _: a.T.T,
-    "softmax": lambda a, _: a.softmax(axis=1),
+    "softmax": lambda a, _: a.softmax(dim=1),
 }
 
 

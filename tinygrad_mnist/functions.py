@@ -15,7 +15,11 @@ from .tensor import Tensor
 #: Elementwise math, comparisons and logic.
 ELEMENTWISE: tuple[str, ...] = ("exp", "log", "relu", "sigmoid", "tanh")
 #: Reductions, softmax and the matmul family.
-REDUCTIONS: tuple[str, ...] = ("sum", "mean", "matmul")
+REDUCTIONS: tuple[str, ...] = (
+    "sum", "mean", "prod", "var", "std", "norm", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
+    "cumsum", "cumprod", "all", "any", "sort", "argsort", "topk", "softmax", "log_softmax",
+    "matmul", "mm", "bmm", "dot", "mv", "outer",
+)  # fmt: skip
 #: Shapes and movement.
 SHAPES: tuple[str, ...] = ("reshape", "flatten", "clone")
 #: Indexing.

@@ -18,7 +18,17 @@ import numpy as np
 from . import ops
 from .autograd import engine, grad_mode
 from .autograd.function import Function
-from .ops.reduce import normalize_axes
+from .ops.matmul import matmul
+from .ops.reduce import (
+    Dim,
+    arg_reduce,
+    keepdims_shape,
+    logical_reduce,
+    normalize_axes,
+    normalize_dim,
+    return_types,
+    sort_indices,
+)
 
 ArrayLike = Any
 
@@ -313,10 +323,6 @@ class Tensor:
         """NumPy's view of this tensor: ``np.asarray(t)`` is ``t.numpy()``."""
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        """Indices of the maxima (no gradient): ``logits.argmax(1)`` gives class ids."""
-        return Tensor(np.argmax(self._data, axis=axis))
-
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", precision=4, threshold=20, prefix="Tensor(")
         extra = f", dtype={self.dtype}"
@@ -361,12 +367,43 @@ class Tensor:
         return ops.Pow.apply(self, exponent)
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
-        return ops.MatMul.apply(self, self._lift(other))
+        return matmul(self, self._lift(other))
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return ops.MatMul.apply(self._lift(other), self)
+        return matmul(self._lift(other), self)
 
     def matmul(self, other: ArrayLike) -> Tensor:
+        """PyTorch's ``@``: 1-D operands are promoted (and the added dim dropped), N-D batch dims broadcast."""
+        return self @ other
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        """The product of two 2-D matrices."""
+        return self._product("mm", mat2, (2, 2), "two 2-D matrices")
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """The products of two same-sized batches of matrices, (b, n, k) @ (b, k, p)."""
+        if self.ndim == mat2.ndim == 3 and self.shape[0] != mat2.shape[0]:
+            raise ValueError(f"bmm: batch sizes differ: {self.shape} and {mat2.shape}")
+        return self._product("bmm", mat2, (3, 3), "two 3-D batches of matrices")
+
+    def dot(self, other: Tensor) -> Tensor:
+        """The inner product of two 1-D tensors of the same length: a 0-d tensor."""
+        return self._product("dot", other, (1, 1), "two 1-D tensors")
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """A 2-D matrix times a 1-D vector."""
+        return self._product("mv", vec, (2, 1), "a 2-D matrix and a 1-D vector")
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """The outer product of two 1-D tensors: (n,) and (p,) give (n, p)."""
+        if self.ndim != 1 or vec2.ndim != 1:
+            raise ValueError(f"outer: expected two 1-D tensors, got shapes {self.shape} and {vec2.shape}")
+        return self.reshape(-1, 1) * vec2.reshape(1, -1)
+
+    def _product(self, name: str, other: Tensor, ndims: tuple[int, int], expected: str) -> Tensor:
+        """``self @ other`` after checking that the operands have the ``ndims`` that ``name`` takes."""
+        if (self.ndim, other.ndim) != ndims:
+            raise ValueError(f"{name}: expected {expected}, got shapes {self.shape} and {other.shape}")
         return self @ other
 
     # ----- elementwise functions --------------------------------------------------
@@ -388,15 +425,145 @@ class Tensor:
 
     # ----- reductions and broadcasting ----------------------------------------------
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axis, keepdims)
+    def sum(self, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Sum over ``dim`` (an int, a tuple, or None for all); ints and bools sum as int64, as PyTorch."""
+        if dtype is None and self.dtype.kind in "biu":
+            dtype = np.int64
+        return ops.Sum.apply(self, dim, keepdim, None if dtype is None else np.dtype(dtype))
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        count = int(np.prod([self.shape[a] for a in normalize_axes(axis, self.ndim)]))
-        return self.sum(axis, keepdims) / count
+    def mean(self, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"mean: a floating-point tensor is needed, got {x.dtype}; pass dtype= or call .float()")
+        count = int(np.prod([x.shape[a] for a in normalize_axes(dim, x.ndim)]))
+        return x.sum(dim, keepdim) / count
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return ops.Max.apply(self, axis, keepdims)
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Product over one ``dim`` (or all); its gradient is exact where elements are 0."""
+        x = self if dtype is None else self.to(dtype)
+        if dim is None or x.ndim == 0:
+            return ops.Prod.apply(x.reshape(-1), 0).reshape(() if dim is None or not keepdim else x.shape)
+        d = normalize_dim(dim, x.ndim)
+        out = ops.Prod.apply(x, d)
+        return out if keepdim else out.reshape(*x.shape[:d], *x.shape[d + 1 :])
+
+    def var(
+        self, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: float | None = None
+    ) -> Tensor:
+        """Variance over ``dim``, divided by ``n - correction`` (1 by default; ``unbiased=False`` means 0)."""
+        if isinstance(dim, bool):  # PyTorch's var(unbiased) overload
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        count = int(np.prod([self.shape[a] for a in normalize_axes(dim, self.ndim)]))
+        deviation = self - self.mean(dim, keepdim=True)
+        return (deviation * deviation).sum(dim, keepdim) / max(count - correction, 0)
+
+    def std(
+        self, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: float | None = None
+    ) -> Tensor:
+        """``var(...) ** 0.5``, the same arguments."""
+        return self.var(dim, unbiased, keepdim, correction=correction) ** 0.5
+
+    def norm(self, p: float | str = "fro", dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """The vector p-norm over ``dim`` (all elements by default): p = 2 or 'fro', 1, inf, -inf, or any other."""
+        if p in (2, "fro"):
+            return (self * self).sum(dim, keepdim) ** 0.5
+        if isinstance(p, str) or p == 0:
+            raise ValueError(f"norm: p={p!r} is not supported; use 1, 2, 'fro', inf, -inf or another nonzero number")
+        size = self.relu() + (-self).relu()  # |x|, with PyTorch's zero gradient at 0
+        if p == float("inf"):
+            return size.amax(dim, keepdim)
+        if p == -float("inf"):
+            return size.amin(dim, keepdim)
+        return (size**p).sum(dim, keepdim) ** (1 / p)
+
+    def amax(self, dim: Dim = (), keepdim: bool = False) -> Tensor:
+        """Maximum over ``dim`` (all dims for ``()``, PyTorch's default); tied maxima share the gradient."""
+        return ops.Max.apply(self, None if dim == () else dim, keepdim)
+
+    def amin(self, dim: Dim = (), keepdim: bool = False) -> Tensor:
+        return -(-self).amax(dim, keepdim)
+
+    def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | Any:
+        """The maximum (0-d, ties share the gradient); with ``dim``, ``(values, indices)`` along it, the gradient
+        going to each index; with a Tensor, ``maximum``."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        return self.amax() if dim is None else self._pick("max", self.argmax(dim, keepdim=True), dim, keepdim)
+
+    def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | Any:
+        """As ``max``, for the minimum (``minimum`` with a Tensor)."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        return self.amin() if dim is None else self._pick("min", self.argmin(dim, keepdim=True), dim, keepdim)
+
+    def _pick(self, name: str, indices: Tensor, dim: int, keepdim: bool) -> Any:
+        """``(values, indices)`` of ``name`` from kept ``indices`` along ``dim``, without it unless ``keepdim``."""
+        x = self.reshape(1) if self.ndim == 0 else self
+        d = normalize_dim(dim, self.ndim)
+        values = ops.TakeAlong.apply(x, indices._data.reshape(keepdims_shape(x.shape, (d,))), d)
+        if not keepdim or self.ndim == 0:
+            shape = tuple(n for i, n in enumerate(x.shape) if i != d) if self.ndim else ()
+            values, indices = values.reshape(shape), indices.reshape(shape)
+        return return_types[name](values, indices)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Indices (int64, no gradient) of the maxima along ``dim``, of the flattened tensor for None."""
+        return Tensor._wrap(arg_reduce(self._data, "argmax", dim, keepdim))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor._wrap(arg_reduce(self._data, "argmin", dim, keepdim))
+
+    def logsumexp(self, dim: Dim, keepdim: bool = False) -> Tensor:
+        """``log(exp(self).sum(dim))``, shifted by the maximum so that it stays finite."""
+        top = self.detach().amax(dim, keepdim=True)._data
+        shift = Tensor._wrap(np.where(np.isfinite(top), top, 0))  # no inf - inf where all are -inf
+        out = (self - shift).exp().sum(dim, keepdim).log()
+        return out + (shift if keepdim else shift.reshape(out.shape))
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        return ops.CumSum.apply(x.reshape(1) if x.ndim == 0 else x, normalize_dim(dim, x.ndim)).reshape(x.shape)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """Cumulative product along ``dim``, as products of growing prefixes (exact gradients with zeros)."""
+        x = self if dtype is None else self.to(dtype)
+        if x.ndim == 0:
+            return x.clone()
+        d, n = normalize_dim(dim, x.ndim), x.shape[normalize_dim(dim, x.ndim)]
+        lower = np.tril(np.ones((n, n), dtype=x.dtype)).reshape(n, n, *(1,) * (x.ndim - d - 1))  # [i, j]: j <= i
+        prefixes = x.reshape(*x.shape[:d], 1, *x.shape[d:]) * lower + (1 - lower)
+        return ops.Prod.apply(prefixes, d + 1).reshape(x.shape)
+
+    def all(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """Whether every element along ``dim`` is nonzero: a bool tensor, no gradient."""
+        return Tensor._wrap(logical_reduce(self._data, "all", dim, keepdim))
+
+    def any(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        return Tensor._wrap(logical_reduce(self._data, "any", dim, keepdim))
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """``(values, indices)`` sorted along ``dim`` (always stably); the gradient goes back to each place."""
+        x = self.reshape(1) if self.ndim == 0 else self
+        indices = sort_indices(x._data, normalize_dim(dim, self.ndim), descending)
+        values = ops.TakeAlong.apply(x, indices, normalize_dim(dim, self.ndim)).reshape(self.shape)
+        return return_types["sort"](values, Tensor._wrap(indices.reshape(self.shape)))
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return self.sort(dim, descending, stable).indices
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """The ``k`` largest (smallest unless ``largest``) elements along ``dim`` as ``(values, indices)``."""
+        x = self.reshape(1) if self.ndim == 0 else self
+        d = normalize_dim(dim, self.ndim)
+        if not 0 <= k <= x.shape[d]:
+            raise IndexError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[d]}")
+        indices = np.take(sort_indices(x._data, d, largest), np.arange(k), axis=d)
+        values = ops.TakeAlong.apply(x, indices, d)
+        if self.ndim == 0:
+            values, indices = values.reshape(()), indices.reshape(())
+        return return_types["topk"](values, Tensor._wrap(indices))
 
     def expand(self, *shape: int | tuple[int, ...]) -> Tensor:
         """This tensor broadcast to ``shape`` (a view, no copy); its gradient is summed back."""
@@ -411,7 +578,7 @@ class Tensor:
         if extra < 0 or any(n not in (1, m) for n, m in zip(target, self.shape[extra:], strict=True)):
             raise ValueError(f"sum_to_size: a tensor of shape {self.shape} cannot be summed to {target}")
         axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(target) if n == 1 != self.shape[extra + i])
-        return self.sum(axes, keepdims=True).reshape(target) if axes else self.reshape(target)
+        return self.sum(axes, keepdim=True).reshape(target) if axes else self.reshape(target)
 
     # ----- movement and dtype ---------------------------------------------------------
 
@@ -483,11 +650,11 @@ class Tensor:
 
     # ----- softmax and loss -------------------------------------------------------
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return ops.Softmax.apply(self, axis)
+    def softmax(self, dim: int) -> Tensor:
+        return ops.Softmax.apply(self, normalize_dim(dim, self.ndim) if self.ndim else dim)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.LogSoftmax.apply(self, axis)
+    def log_softmax(self, dim: int) -> Tensor:
+        return ops.LogSoftmax.apply(self, normalize_dim(dim, self.ndim) if self.ndim else dim)
 
     def cross_entropy(self, target: ArrayLike) -> Tensor:
         """Mean softmax cross-entropy of these (batch, classes) logits; see ``cross_entropy``."""

@@ -338,7 +338,7 @@ def predict(model: Module, x: np.ndarray, *, batch_size: int | None = 1024) -> t
     classes, probabilities = [], []
     with _scoring(model):
         for rows in _batches(x, batch_size):
-            probs = model(Tensor(x[rows])).softmax(axis=1).numpy()
+            probs = model(Tensor(x[rows])).softmax(dim=1).numpy()
             classes.append(probs.argmax(axis=1))
             probabilities.append(probs)
     return np.concatenate(classes), np.concatenate(probabilities)

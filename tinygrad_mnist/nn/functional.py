@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.loss import implicit_dim as _implicit_dim
 from ..tensor import Tensor
 from ..tensor import cross_entropy as _cross_entropy
 from ..tensor import linear as _linear
@@ -38,14 +39,14 @@ def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
-def softmax(input: Tensor, dim: int = -1) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """Probabilities along ``dim``, computed from max-shifted logits (no overflow)."""
-    return input.softmax(dim)
+    return input.softmax(_implicit_dim(input, dim))
 
 
-def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """``log(softmax(input))`` by log-sum-exp: finite where the naive form gives log(0)."""
-    return input.log_softmax(dim)
+    return input.log_softmax(_implicit_dim(input, dim))
 
 
 def cross_entropy(input: Tensor, target: Any) -> Tensor:

@@ -3,11 +3,25 @@
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
 from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
-from .matmul import Linear, LinearBackward, MatMul
+from .matmul import BatchMatMul, Einsum, Linear, LinearBackward, MatMul
 from .movement import Cast, Clone, Reshape, Transpose
-from .reduce import Expand, Max, Sum
+from .reduce import (
+    CumSum,
+    Expand,
+    Max,
+    Prod,
+    PutAlong,
+    Sum,
+    TakeAlong,
+)
 
 __all__ = [
+    "BatchMatMul",
+    "CumSum",
+    "Einsum",
+    "Prod",
+    "PutAlong",
+    "TakeAlong",
     "Add",
     "Cast",
     "Clone",

@@ -7,6 +7,8 @@ operations on saved tensors, so each can be differentiated again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -15,6 +17,11 @@ from ..autograd.function import Function
 def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def implicit_dim(x: Any, dim: int | None) -> int:
+    """PyTorch's (deprecated) softmax dim when none is given: 0 for 0-, 1- and 3-d inputs, else 1."""
+    return dim if dim is not None else (0 if x.ndim in (0, 1, 3) else 1)
 
 
 class Softmax(Function):
@@ -29,7 +36,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return out * (grad - (grad * out).sum(ctx.axis, keepdims=True))
+        return out * (grad - (grad * out).sum(ctx.axis, keepdim=True))
 
 
 class LogSoftmax(Function):
@@ -43,7 +50,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad - out.exp() * grad.sum(ctx.axis, keepdims=True)
+        return grad - out.exp() * grad.sum(ctx.axis, keepdim=True)
 
 
 def class_ids(target: np.ndarray, logits_shape: tuple[int, ...]) -> np.ndarray | None:
@@ -133,12 +140,12 @@ class CrossEntropyBackward(Function):
             onehot[np.arange(m), target._data] = 1
             weight, residual = 1, probs - onehot
         else:
-            weight = target.sum(axis=1, keepdims=True)
+            weight = target.sum(dim=1, keepdim=True)
             residual = probs * weight - target
         grad_logits = grad_grad = None
         if ctx.needs_input_grad[0]:  # the softmax's vector-Jacobian product, scaled
             scaled = upstream * weight
-            grad_logits = probs * (scaled - (scaled * probs).sum(1, keepdims=True)) * (grad / m)
+            grad_logits = probs * (scaled - (scaled * probs).sum(1, keepdim=True)) * (grad / m)
         if ctx.needs_input_grad[1]:
             grad_grad = (upstream * residual).sum() / m
         return grad_logits, grad_grad

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
+from .movement import Transpose
 
 
 class MatMul(Function):
@@ -117,3 +120,98 @@ class LinearBackward(Function):
             MatMul.apply(grad, grad_input, True) if needs[1] and grad_input is not None else None,
             MatMul.apply(grad, grad_weight) if needs[2] and grad_weight is not None else None,
         )
+
+
+def _swap_last(x):
+    return Transpose.apply(x, (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2))
+
+
+class BatchMatMul(Function):
+    """``a @ b`` of operands with 2 or more dims, batch dims broadcast (NumPy's ``matmul``); each gradient is
+    a product again, summed over the batch dims its operand was broadcast along."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = a._data, b._data
+        if x.shape[-1] != y.shape[-2]:
+            raise ValueError(f"matmul: {x.shape} @ {y.shape}: inner dimensions {x.shape[-1]} and {y.shape[-2]} differ")
+        try:
+            np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: {x.shape} @ {y.shape}: the batch dimensions do not broadcast") from None
+        ctx.save_for_backward(a, b)
+        return np.matmul(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (
+            BatchMatMul.apply(grad, _swap_last(b)).sum_to_size(a.shape) if needs[0] else None,
+            BatchMatMul.apply(_swap_last(a), grad).sum_to_size(b.shape) if needs[1] else None,
+        )
+
+
+def matmul(a, b):
+    """PyTorch's ``a @ b``: 2-D by the fused ``MatMul``; a 1-D operand gets a dim of size 1 (before for ``a``,
+    after for ``b``) that the result drops; more dims are batches, broadcast. Both operands share one dtype."""
+    if a.dtype != b.dtype:
+        raise TypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
+    if a.ndim == 2 and b.ndim == 2:
+        return MatMul.apply(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    x = a.reshape(1, -1) if a.ndim == 1 else a
+    y = b.reshape(-1, 1) if b.ndim == 1 else b
+    out = MatMul.apply(x, y) if x.ndim == y.ndim == 2 else BatchMatMul.apply(x, y)
+    shape = out.shape[:-2] + out.shape[-2:-1] * (a.ndim > 1) + out.shape[-1:] * (b.ndim > 1)
+    return out if shape == out.shape else out.reshape(shape)
+
+
+def einsum(equation: str, *operands):
+    """PyTorch's ``torch.einsum(equation, *operands)`` (also with the operands as one list), explicit ``->``."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    dtypes = sorted({str(x.dtype) for x in operands})
+    if len(dtypes) > 1:
+        raise TypeError(f"einsum: expected operands of one dtype, got {' and '.join(dtypes)}")
+    return Einsum.apply(equation, *operands)
+
+
+class Einsum(Function):
+    """``np.einsum(equation, *operands)`` with explicit ``->``; an operand's gradient is the einsum of the
+    output's gradient with the other operands, broadcast over the indices only that operand had."""
+
+    @staticmethod
+    def forward(ctx, equation, *operands):
+        inputs, _, output = equation.replace(" ", "").partition("->")
+        subscripts = inputs.split(",")
+        if "->" not in equation or "." in equation or len(subscripts) != len(operands):
+            raise ValueError(
+                f"einsum: {equation!r} for {len(operands)} operands: write one subscript per operand and the "
+                "output after '->' (no '...')"
+            )
+        for sub, x in zip(subscripts, operands, strict=True):
+            if len(set(sub)) != len(sub) and x.requires_grad:
+                raise NotImplementedError(f"einsum: no gradient for the repeated index in {sub!r} (a diagonal)")
+        ctx.subscripts, ctx.output, ctx.shapes = subscripts, output, [x.shape for x in operands]
+        ctx.save_for_backward(*operands)
+        return np.einsum(equation, *(x._data for x in operands))
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        grads = []
+        for k, (sub, shape) in enumerate(zip(ctx.subscripts, ctx.shapes, strict=True)):
+            if not ctx.needs_input_grad[k + 1]:
+                grads.append(None)
+                continue
+            others = [(s, x) for i, (s, x) in enumerate(zip(ctx.subscripts, operands, strict=True)) if i != k]
+            seen = set(ctx.output).union(*(s for s, _ in others))
+            kept = "".join(c for c in sub if c in seen)
+            equation = ",".join([ctx.output, *(s for s, _ in others)]) + "->" + kept
+            g = Einsum.apply(equation, grad, *(x for _, x in others))
+            sizes = dict(zip(sub, shape, strict=True))
+            g = g.reshape(*(sizes[c] if c in seen else 1 for c in sub)).expand(shape)
+            grads.append(g)
+        return (None, *grads)

@@ -92,13 +92,13 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "mul": GraphOp("{0} * {1}", lambda a, b: a * b),
     "div": GraphOp("{0} / {1}", lambda a, b: a / b),
     "matmul": GraphOp("{0} @ {1}", lambda a, b: a @ b),
-    "sum": GraphOp("{0}.sum(axis={axis}, keepdims={keepdims})", lambda a, axis, keepdims: a.sum(axis, keepdims)),
-    "mean": GraphOp("{0}.mean(axis={axis}, keepdims={keepdims})", lambda a, axis, keepdims: a.mean(axis, keepdims)),
-    "max": GraphOp("{0}.max(axis={axis}, keepdims={keepdims})", lambda a, axis, keepdims: a.max(axis, keepdims)),
+    "sum": GraphOp("{0}.sum(dim={dim}, keepdim={keepdim})", lambda a, dim, keepdim: a.sum(dim, keepdim)),
+    "mean": GraphOp("{0}.mean(dim={dim}, keepdim={keepdim})", lambda a, dim, keepdim: a.mean(dim, keepdim)),
+    "max": GraphOp("{0}.amax(dim={dim}, keepdim={keepdim})", lambda a, dim, keepdim: a.amax(dim, keepdim)),
     "reshape": GraphOp("{0}.reshape({shape})", lambda a, shape: a.reshape(shape)),
     "transpose": GraphOp("{0}.transpose{axes}", lambda a, axes: a.transpose(*axes)),
-    "softmax": GraphOp("{0}.softmax(axis={axis})", lambda a, axis: a.softmax(axis)),
-    "log_softmax": GraphOp("{0}.log_softmax(axis={axis})", lambda a, axis: a.log_softmax(axis)),
+    "softmax": GraphOp("{0}.softmax(dim={dim})", lambda a, dim: a.softmax(dim)),
+    "log_softmax": GraphOp("{0}.log_softmax(dim={dim})", lambda a, dim: a.log_softmax(dim)),
 }
 _BINARY = ("add", "sub", "mul", "div", "matmul")
 _REDUCE = ("sum", "mean", "max")
@@ -250,7 +250,7 @@ def _draw_node(draw: st.DrawFn, values: list[Tensor], uses: list[int]) -> tuple[
             args = (first, _draw_operand(draw, _partners(op, first, values), uses, first))
         else:
             params = _draw_params(draw, op, values[first].shape)
-        if op == "max" and not _no_ties(values[first].numpy(), params["axis"]):
+        if op == "max" and not _no_ties(values[first].numpy(), params["dim"]):
             continue
         node = GraphNode(op, args, params, ())
         out = node.apply(values)
@@ -313,14 +313,14 @@ def _draw_params(draw: st.DrawFn, op: str, shape: Shape) -> dict[str, Any]:
     """The keyword arguments of a unary ``op`` on a value of ``shape``."""
     ndim = len(shape)
     if op in _REDUCE:
-        axis = draw(st.none() | st.integers(-ndim, ndim - 1)) if ndim else None
-        return {"axis": axis, "keepdims": draw(st.booleans())}
+        dim = draw(st.none() | st.integers(-ndim, ndim - 1)) if ndim else None
+        return {"dim": dim, "keepdim": draw(st.booleans())}
     if op == "reshape":
         return {"shape": draw(st.sampled_from(_reshapes(shape)))}
     if op == "transpose":
         return {"axes": draw(st.sampled_from(list(itertools.permutations(range(ndim)))[1:]))}
     if op in ("softmax", "log_softmax"):
-        return {"axis": draw(st.integers(-ndim, ndim - 1))}
+        return {"dim": draw(st.integers(-ndim, ndim - 1))}
     return {}
 
 

@@ -28,7 +28,6 @@ from .samples import (
     reshapes,
     sum_to_sizes,
     unary,
-    with_axis,
 )
 
 # ----- NumPy references ----------------------------------------------------------------
@@ -118,20 +117,12 @@ register_op(
     lambda t, x, exponent: x**exponent,
     covers=["Tensor.__pow__"],
 )
-register_op("matmul", lambda a, b: a @ b, matmuls(), np.matmul, lambda t, a, b: a @ b, covers=["Tensor.__matmul__"])
 register_op(
     "matmul_transposed",
     lambda a, b: ops.MatMul.apply(a, b, True, True),
     matmuls().map(lambda s: Sample((s.inputs[0].T.copy(), s.inputs[1].T.copy()))),
     lambda a, b: a.T @ b.T,
     lambda t, a, b: a.T @ b.T,
-)
-register_op(
-    "matmul_method_and_array_on_the_left",
-    lambda a, b: a.matmul(b) + np.ones((1, a.shape[0]), a.dtype) @ (a @ b),
-    matmuls(),
-    lambda a, b: a @ b + np.ones((1, a.shape[0])) @ (a @ b),
-    covers=["Tensor.matmul", "Tensor.__rmatmul__"],
 )
 register_op(
     "linear",
@@ -149,28 +140,6 @@ register_op(
     lambda x, w: x @ w.T,
     lambda t, x, w: x @ w.T,
     mixes_dtypes=False,
-)
-register_op(
-    "sum",
-    lambda x, axis, keepdims: x.sum(axis, keepdims),
-    with_axis(),
-    lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-    lambda t, x, axis, keepdims: x.sum(dim=axis, keepdim=keepdims),
-    covers=["Tensor.sum"],
-)
-register_op(
-    "mean",
-    lambda x, axis, keepdims: x.mean(axis, keepdims),
-    with_axis(),
-    lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-    covers=["Tensor.mean"],
-)
-register_op(
-    "max",
-    lambda x, axis, keepdims: x.max(axis, keepdims),
-    with_axis(unique=True, max_side=3),
-    lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-    covers=["Tensor.max"],
 )
 register_op(
     "expand",
@@ -229,22 +198,6 @@ register_op(
     covers=["Tensor.to", "Tensor.double"],
 )
 register_op(
-    "softmax",
-    lambda x, axis: F.softmax(x, axis),
-    with_axis(min_dims=1, keepdims=False),
-    lambda x, axis: np.exp(_log_softmax(x, axis)),
-    lambda t, x, axis: x.softmax(axis),
-    covers=["Tensor.softmax", "nn.functional.softmax"],
-)
-register_op(
-    "log_softmax",
-    lambda x, axis: F.log_softmax(x, axis),
-    with_axis(min_dims=1, keepdims=False),
-    _log_softmax,
-    lambda t, x, axis: x.log_softmax(axis),
-    covers=["Tensor.log_softmax", "nn.functional.log_softmax"],
-)
-register_op(
     "cross_entropy",
     lambda x, target: F.cross_entropy(x, target),
     logits_and_classes(),
@@ -288,12 +241,12 @@ register_op(
     examples=6,
 )
 
-#: Tensor's public methods that need no entry: no gradient (argmax, in-place writes on leaves,
+#: Tensor's public methods that need no entry: no gradient (in-place writes on leaves,
 #: attributes), or a cast to float32, whose derivative float64 finite differences cannot see.
 NOT_OPS = frozenset(
     {
         "backward", "retain_grad", "requires_grad_", "detach", "is_leaf", "grad_fn", "grad", "requires_grad",
         "add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_",
-        "shape", "dtype", "ndim", "size", "item", "numpy", "argmax", "float", "data",
+        "shape", "dtype", "ndim", "size", "item", "numpy", "float", "data",
     }
 )  # fmt: skip

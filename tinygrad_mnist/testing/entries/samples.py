@@ -48,16 +48,29 @@ def binary(draw: st.DrawFn, second: Domain | None = None) -> Sample:
 
 
 @st.composite
-def with_axis(
-    draw: st.DrawFn, unique: bool = False, min_dims: int = 0, keepdims: bool = True, max_side: int = 4
+def with_dim(
+    draw: st.DrawFn,
+    unique: bool = False,
+    min_dims: int = 0,
+    keepdim: bool = True,
+    max_side: int = 4,
+    tuples: bool = False,
+    none: bool = True,
+    min_side: int = 1,
 ) -> Sample:
-    """An array and an axis of it (or None), with ``keepdims`` drawn too where the op takes it."""
-    shape = draw(shapes(min_dims=min_dims, max_side=max_side))
+    """An array and a dim of it (or None where ``none``, or a tuple of dims where ``tuples``), with ``keepdim``
+    drawn too where the op takes it; empty arrays where ``min_side`` is 0."""
+    shape = draw(shapes(min_dims=min_dims, max_side=max_side, min_side=min_side))
     x = draw(grid_arrays(shape, unique=unique))
-    axis = draw(st.none() | st.integers(-x.ndim, x.ndim - 1)) if x.ndim else None
-    if not keepdims:
-        return Sample((x,), {"axis": -1 if axis is None and x.ndim else axis})
-    return Sample((x,), {"axis": axis, "keepdims": draw(st.booleans())})
+    choices = st.integers(-x.ndim, x.ndim - 1) if x.ndim else st.sampled_from([0, -1])
+    if tuples and x.ndim:
+        choices |= st.lists(st.integers(0, x.ndim - 1), min_size=1, unique=True).map(
+            lambda dims: tuple(d - x.ndim if d % 2 else d for d in dims)
+        )
+    dim = draw(st.none() | choices if none else choices)
+    if not keepdim:
+        return Sample((x,), {"dim": dim})
+    return Sample((x,), {"dim": dim, "keepdim": draw(st.booleans())})
 
 
 @st.composite
