@@ -20,6 +20,8 @@ from . import ops
 from .autograd import engine, grad_mode
 from .autograd.function import Function
 from .dtypes import default_float
+from .ops.logic import all_close, all_equal, logic
+from .ops.promotion import SCALAR, result_type, scalar_dtype, standing
 from .ops.reduce import normalize_axes
 
 ArrayLike = Any
@@ -100,7 +102,7 @@ class Tensor:
         if isinstance(other, int | float | np.number):
             dtype = self._data.dtype
             if dtype.kind != "f":
-                dtype = ops.result_type((dtype, ops.standing(self._data)), (ops.scalar_dtype(other), ops.SCALAR))
+                dtype = result_type((dtype, standing(self._data)), (scalar_dtype(other), SCALAR))
             return Tensor._wrap(np.asarray(other, dtype=dtype))
         return Tensor(other)
 
@@ -597,13 +599,13 @@ class Tensor:
         return self - self.trunc()
 
     def isnan(self) -> Tensor:
-        return Tensor._wrap(ops.logic("isnan", self._data))
+        return Tensor._wrap(logic("isnan", self._data))
 
     def isinf(self) -> Tensor:
-        return Tensor._wrap(ops.logic("isinf", self._data))
+        return Tensor._wrap(logic("isinf", self._data))
 
     def isfinite(self) -> Tensor:
-        return Tensor._wrap(ops.logic("isfinite", self._data))
+        return Tensor._wrap(logic("isfinite", self._data))
 
     def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
         """nan, +inf and -inf replaced by ``nan``, ``posinf``, ``neginf`` (by default 0 and the dtype's extremes)."""
@@ -614,8 +616,8 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are dict keys and set members by identity, though == compares elements
 
     def _logic(self, name: str, other: ArrayLike, **kwargs: Any) -> Tensor:
-        """``ops.logic(name)`` of this tensor and ``other`` (a Tensor, number or array): a tensor with no gradient."""
-        return Tensor._wrap(ops.logic(name, self._data, self._lift(other)._data, **kwargs))
+        """``logic(name)`` of this tensor and ``other`` (a Tensor, number or array): a tensor with no gradient."""
+        return Tensor._wrap(logic(name, self._data, self._lift(other)._data, **kwargs))
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
         return self._logic("eq", other) if _comparable(other) else NotImplemented
@@ -658,7 +660,7 @@ class Tensor:
 
     def __invert__(self) -> Tensor:
         """Logical not of a bool tensor, bitwise not of an integer one."""
-        return Tensor._wrap(ops.logic("bitwise_not", self._data))
+        return Tensor._wrap(logic("bitwise_not", self._data))
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
     bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
@@ -673,7 +675,7 @@ class Tensor:
         return self._logic("logical_xor", other)
 
     def logical_not(self) -> Tensor:
-        return Tensor._wrap(ops.logic("logical_not", self._data))
+        return Tensor._wrap(logic("logical_not", self._data))
 
     def isclose(self, other: ArrayLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
         """``|self - other| <= atol + rtol * |other|`` elementwise."""
@@ -681,11 +683,11 @@ class Tensor:
 
     def allclose(self, other: ArrayLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
         """Whether ``isclose`` holds everywhere."""
-        return ops.all_close(self._data, self._lift(other)._data, rtol, atol, equal_nan)
+        return all_close(self._data, self._lift(other)._data, rtol, atol, equal_nan)
 
     def equal(self, other: Tensor) -> bool:
         """Whether ``other`` has this shape and these values."""
-        return ops.all_equal(self._data, _data_of(other))
+        return all_equal(self._data, _data_of(other))
 
     # ----- reductions and broadcasting ----------------------------------------------
 
@@ -808,7 +810,7 @@ def _promoted(*tensors: Tensor | None) -> list[Tensor | None]:
     ``Cast``, so its gradient comes back in its own dtype.
     """
     present = [t._data for t in tensors if t is not None]
-    dtype = ops.result_type(*[(array.dtype, ops.standing(array)) for array in present])
+    dtype = result_type(*[(array.dtype, standing(array)) for array in present])
     numpy_agrees = np.result_type(*present) == dtype
     return [t if t is None or (numpy_agrees and not t.requires_grad) else t.to(dtype) for t in tensors]
 

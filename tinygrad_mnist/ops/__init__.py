@@ -26,18 +26,14 @@ from .elementwise import (
     Tan,
     Tanh,
 )
-from .logic import all_close, all_equal, logic
 from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
 from .matmul import Linear, LinearBackward, MatMul
 from .movement import Cast, Clone, Reshape, Transpose
-from .promotion import SCALAR, result_type, scalar_dtype, standing
 from .reduce import Expand, Max, Sum
 
 __all__ = [
     "Abs",
     "Add",
-    "all_close",
-    "all_equal",
     "avg_pool2d",
     "Cast",
     "Clamp",
@@ -55,7 +51,6 @@ __all__ = [
     "LinearBackward",
     "Log",
     "Log1p",
-    "logic",
     "LogSoftmax",
     "MatMul",
     "Max",
@@ -67,14 +62,10 @@ __all__ = [
     "ReLU",
     "Remainder",
     "Reshape",
-    "result_type",
-    "SCALAR",
-    "scalar_dtype",
     "Sigmoid",
     "Sin",
     "Softmax",
     "Sqrt",
-    "standing",
     "Stepwise",
     "Sub",
     "Sum",

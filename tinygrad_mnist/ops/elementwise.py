@@ -287,11 +287,12 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, x, low, high):
         lo, hi = (None if t is None else t._data for t in (low, high))
-        out = np.clip(x._data, lo, hi)
+        raised = x._data if lo is None else np.maximum(x._data, lo)
+        out = raised if hi is None else np.minimum(raised, hi)
         if True in ctx.needs_input_grad:
-            below = np.zeros(out.shape, bool) if lo is None else np.broadcast_to(x._data < lo, out.shape)
-            above = np.zeros(out.shape, bool) if hi is None else np.broadcast_to(x._data > hi, out.shape)
-            ctx.save_for_backward(~(below | above), below & ~above, above)
+            above = np.zeros(out.shape, bool) if hi is None else np.broadcast_to(raised > hi, out.shape)
+            below = np.zeros(out.shape, bool) if lo is None else np.broadcast_to(x._data < lo, out.shape) & ~above
+            ctx.save_for_backward(~(below | above), below, above)
         return out
 
     @staticmethod
