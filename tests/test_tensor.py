@@ -244,9 +244,11 @@ def test_shape_errors_name_the_op_and_shapes(program, message):
         program()
 
 
-def test_pow_takes_only_number_exponents():
-    with pytest.raises(TypeError, match="exponent must be a Python number"):
-        Tensor(np.ones(2)) ** Tensor(np.ones(2))
+def test_pow_takes_tensor_exponents_with_gradients_for_both():
+    base, exponent = Tensor([2.0, 3.0], requires_grad=True), Tensor([3.0, 2.0], requires_grad=True)
+    (base**exponent).sum().backward()
+    np.testing.assert_allclose(base.grad.numpy(), [12.0, 6.0])
+    np.testing.assert_allclose(exponent.grad.numpy(), [8 * np.log(2), 9 * np.log(3)], rtol=1e-6)
 
 
 # ----- in-place arithmetic and version counters -----------------------------------------

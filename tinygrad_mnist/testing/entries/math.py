@@ -234,10 +234,10 @@ _COMPARISONS = {
 for _name, (_fn, _reference) in _COMPARISONS.items():
     register_op(
         f"compare_{_name}",
-        lambda a, b, fn=_fn, name=_name: fn(a, b) ^ getattr(a, name)(b),
+        lambda a, b, fn=_fn, name=_name: fn(a, b) | getattr(a, name)(b + 0.125),
         binary(),
-        lambda a, b, reference=_reference: reference(a, b) ^ reference(a, b),
-        lambda t, a, b, fn=_fn: fn(a, b),
+        lambda a, b, reference=_reference: reference(a, b) | reference(a, b + 0.125),
+        lambda t, a, b, fn=_fn, name=_name: fn(a, b) | getattr(a, name)(b + 0.125),
         differentiable=False,
         covers=[f"Tensor.__{_name}__", f"Tensor.{_name}"],
     )
@@ -264,7 +264,7 @@ register_op(
     "bitwise_methods",
     lambda a, b: (a > 0).bitwise_and(b > 0).bitwise_or((a > 1).bitwise_xor(b < 0)).bitwise_xor((a > 2).bitwise_not()),
     binary(),
-    lambda a, b: ((a > 0) & (b > 0)) | ((a > 1) ^ (b < 0)) ^ ~(a > 2),
+    lambda a, b: (((a > 0) & (b > 0)) | ((a > 1) ^ (b < 0))) ^ ~(a > 2),
     differentiable=False,
     covers=["Tensor.bitwise_and", "Tensor.bitwise_or", "Tensor.bitwise_xor", "Tensor.bitwise_not"],
 )
