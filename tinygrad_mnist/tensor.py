@@ -101,9 +101,10 @@ class Tensor:
             return other
         if isinstance(other, int | float | np.number):
             dtype = self._data.dtype
-            if dtype.kind != "f":
-                dtype = result_type((dtype, standing(self._data)), (scalar_dtype(other), SCALAR))
-            return Tensor._wrap(np.asarray(other, dtype=dtype))
+            if dtype.kind == "f":
+                return Tensor._wrap(np.asarray(other, dtype=dtype))
+            dtype = result_type((dtype, standing(self._data)), (scalar_dtype(other), SCALAR))
+            return Tensor._wrap(np.asarray(other).astype(dtype))  # integers wrap around, as in PyTorch
         return Tensor(other)
 
     def _binary(self, fn: Callable[[Tensor, Tensor], Tensor], other: ArrayLike, reflected: bool = False) -> Tensor:
