@@ -262,3 +262,12 @@ def test_errors_say_what_to_do():
     with pytest.raises(ValueError, match=r"lt: shapes \(2,\) and \(3,\) cannot be broadcast"):
         _ = x < Tensor([1.0, 2.0, 3.0])
     assert bool(Tensor([3.0]) > 2)
+
+
+def test_nan_to_num_passes_no_gradient_through_the_entries_it_replaces():
+    torch = pytest.importorskip("torch")
+    values = np.array([np.nan, np.inf, -np.inf, 1.5])
+    ours, theirs = Tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours.nan_to_num().sum().backward()
+    theirs.nan_to_num().sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

@@ -1,6 +1,7 @@
 """Tensor semantics: dtypes, accumulation, graph lifetime, no_grad/detach, errors."""
 
 import gc
+import inspect
 import weakref
 
 import numpy as np
@@ -433,10 +434,15 @@ def test_top_level_functions_are_the_tensor_methods_called_on_the_first_argument
     import tinygrad_mnist
 
     x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]))
-    arguments = {"matmul": (x,), "reshape": (-1,)}
+    flags = x > 0
+    arguments = {"matmul": (x,), "reshape": (-1,), "clamp": (0.0, 1.0), "clip": (0.0,), "lerp": (x * 2, 0.5)}
+    arguments |= {name: (0.0,) for name in ("clamp_min", "clamp_max")}
+    binary = {name for name in tinygrad_mnist.functions.METHOD_FUNCTIONS  # those taking a second tensor
+              if {"other", "exponent"} & set(inspect.signature(getattr(Tensor, name)).parameters)}  # fmt: skip
     for name in tinygrad_mnist.functions.METHOD_FUNCTIONS:
-        args = arguments.get(name, ())
-        found, expected = getattr(tinygrad_mnist, name)(x, *args), getattr(x, name)(*args)
-        np.testing.assert_array_equal(found.numpy(), expected.numpy(), err_msg=name)
+        first = flags if name.startswith("bitwise") else x
+        args = arguments.get(name, (first,) if name in binary else ())
+        found, expected = getattr(tinygrad_mnist, name)(first, *args), getattr(first, name)(*args)
+        np.testing.assert_array_equal(np.asarray(found), np.asarray(expected), err_msg=name)
     with pytest.raises(TypeError, match="argument 'input' must be a Tensor, not list"):
         tinygrad_mnist.exp([1.0])
