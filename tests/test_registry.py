@@ -30,6 +30,8 @@ from tinygrad_mnist.testing.registry import recorded_functions
 OP_DUNDERS = (
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
     "__neg__", "__pow__", "__matmul__", "__rmatmul__",
+    "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__rpow__", "__eq__", "__ne__", "__lt__", "__le__",
+    "__gt__", "__ge__", "__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__invert__",
 )  # fmt: skip
 
 

@@ -13,7 +13,16 @@ from typing import Any
 from .tensor import Tensor
 
 #: Elementwise math, comparisons and logic.
-ELEMENTWISE: tuple[str, ...] = ("exp", "log", "relu", "sigmoid", "tanh")
+ELEMENTWISE: tuple[str, ...] = (
+    "exp", "log", "relu", "sigmoid", "tanh",
+    "add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "fmod", "pow", "reciprocal", "neg",
+    "abs", "sign", "sqrt", "rsqrt", "square", "expm1", "log1p", "log2", "log10", "sin", "cos", "tan",
+    "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "lerp",
+    "floor", "ceil", "round", "trunc", "frac", "isnan", "isinf", "isfinite", "nan_to_num",
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "isclose", "allclose", "equal",
+)  # fmt: skip
 #: Reductions, softmax and the matmul family.
 REDUCTIONS: tuple[str, ...] = (
     "sum", "mean", "prod", "var", "std", "norm", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",

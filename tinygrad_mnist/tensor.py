@@ -9,8 +9,9 @@ one line each: the ops and their gradients live in ``ops/``, the graph walk in
 
 from __future__ import annotations
 
+import math
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,10 @@ import numpy as np
 from . import ops
 from .autograd import engine, grad_mode
 from .autograd.function import Function
+from .dtypes import default_float
+from .ops.logic import all_close, all_equal, logic
 from .ops.matmul import matmul
+from .ops.promotion import SCALAR, result_type, scalar_dtype, standing
 from .ops.reduce import (
     Dim,
     arg_reduce,
@@ -99,13 +103,31 @@ class Tensor:
     def _lift(self, other: ArrayLike) -> Tensor:
         """Turn a Python number or array on the other side of an op into a constant tensor.
 
-        Numbers take a float tensor's dtype, so ``x * np.float64(0.5)`` never upcasts float32.
+        Numbers take the dtype PyTorch's promotion gives them beside this tensor: its own dtype
+        within its category (so ``x * np.float64(0.5)`` never upcasts float32, and ``uint8 + 1`` stays
+        uint8), else their category's default (int64, or the default float for an integer tensor).
         """
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, int | float | np.number) and np.issubdtype(self._data.dtype, np.floating):
-            return Tensor._wrap(np.asarray(other, dtype=self._data.dtype))
+        if isinstance(other, int | float | np.number):
+            dtype = self._data.dtype
+            if dtype.kind == "f":
+                return Tensor._wrap(np.asarray(other, dtype=dtype))
+            dtype = result_type((dtype, standing(self._data)), (scalar_dtype(other), SCALAR))
+            return Tensor._wrap(np.asarray(other).astype(dtype))  # integers wrap around, as in PyTorch
         return Tensor(other)
+
+    def _binary(self, fn: Callable[[Tensor, Tensor], Tensor], other: ArrayLike, reflected: bool = False) -> Tensor:
+        """``fn(self, other)`` (``fn(other, self)`` when ``reflected``) on operands promoted to one dtype."""
+        other = self._lift(other)
+        a, b = (other, self) if reflected else (self, other)
+        if a._data.dtype != b._data.dtype:
+            a, b = _promoted(a, b)
+        return fn(a, b)
+
+    def _floating(self) -> Tensor:
+        """This tensor, or for a bool or integer one, its cast to the default float (what ``sqrt(int)`` computes in)."""
+        return self if self._data.dtype.kind in "fc" else self.to(default_float())
 
     # ----- autograd -----------------------------------------------------------------------
 
@@ -233,9 +255,7 @@ class Tensor:
         ufunc, op = _IN_PLACE[name]
         recorded = grad_mode.enabled and self._records_with(name, other)
         if recorded:
-            snapshot = Tensor._wrap(self._data.copy())
-            snapshot._op, snapshot.requires_grad = self._op, self.requires_grad
-            result = op.apply(snapshot, self._lift(other))
+            result = op.apply(self._snapshot(), self._lift(other))
         try:
             if recorded:
                 np.copyto(self._data, result._data, casting="same_kind")
@@ -246,6 +266,53 @@ class Tensor:
             raise self._in_place_error(name, other, error) from None
         self._versions[0] += 1
         return self
+
+    def _snapshot(self) -> Tensor:
+        """A copy of the current value that carries this tensor's history: what a recorded in-place op consumes."""
+        snapshot = Tensor._wrap(self._data.copy())
+        snapshot._op, snapshot.requires_grad = self._op, self.requires_grad
+        return snapshot
+
+    def _rewrite(self, name: str, fn: Callable[[Tensor], Tensor], *others: ArrayLike) -> Tensor:
+        """Write ``fn(self)`` into ``self._data``: the in-place form of any op, recorded as ``_update_in_place``'s."""
+        recorded = grad_mode.enabled and any([self._records_with(name, other) for other in others or (None,)])
+        result = fn(self._snapshot() if recorded else self)
+        try:
+            np.copyto(self._data, result._data, casting="same_kind")
+        except (TypeError, ValueError) as error:
+            raise self._in_place_error(name, others[0] if others else result, error) from None
+        if recorded:
+            self._op, self.requires_grad = result._op, True
+        self._versions[0] += 1
+        return self
+
+    def pow_(self, exponent: ArrayLike) -> Tensor:
+        """``self **= exponent`` in this tensor's own array; returns self."""
+        return self._rewrite("pow_", lambda t: t**exponent, exponent)
+
+    def clamp_(self, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Tensor:
+        """``clamp`` in this tensor's own array; returns self."""
+        return self._rewrite("clamp_", lambda t: t.clamp(min, max), min, max)
+
+    def abs_(self) -> Tensor:
+        return self._rewrite("abs_", Tensor.abs)
+
+    def neg_(self) -> Tensor:
+        return self._rewrite("neg_", Tensor.__neg__)
+
+    def sqrt_(self) -> Tensor:
+        return self._rewrite("sqrt_", Tensor.sqrt)
+
+    def exp_(self) -> Tensor:
+        return self._rewrite("exp_", Tensor.exp)
+
+    def __ifloordiv__(self, other: ArrayLike) -> Tensor:
+        return self._rewrite("floor_divide_", lambda t: t // other, other)
+
+    def __imod__(self, other: ArrayLike) -> Tensor:
+        return self._rewrite("remainder_", lambda t: t % other, other)
+
+    __ipow__ = pow_
 
     def _assign_in_place(self, name: str, value: ArrayLike) -> Tensor:
         """Overwrite ``self._data`` with ``value``, which a recorded graph cannot follow."""
@@ -335,36 +402,98 @@ class Tensor:
     # ----- arithmetic -------------------------------------------------------------
 
     def __add__(self, other: ArrayLike) -> Tensor:
-        return ops.Add.apply(self, self._lift(other))
+        return self._binary(ops.Add.apply, other)
 
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return ops.Add.apply(self._lift(other), self)
+        return self._binary(ops.Add.apply, other, reflected=True)
 
     def __sub__(self, other: ArrayLike) -> Tensor:
-        return ops.Sub.apply(self, self._lift(other))
+        return self._binary(ops.Sub.apply, other)
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return ops.Sub.apply(self._lift(other), self)
+        return self._binary(ops.Sub.apply, other, reflected=True)
 
     def __mul__(self, other: ArrayLike) -> Tensor:
-        return ops.Mul.apply(self, self._lift(other))
+        return self._binary(ops.Mul.apply, other)
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return ops.Mul.apply(self._lift(other), self)
+        return self._binary(ops.Mul.apply, other, reflected=True)
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        return ops.Div.apply(self, self._lift(other))
+        return self._binary(_true_divide, other)
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return ops.Div.apply(self._lift(other), self)
+        return self._binary(_true_divide, other, reflected=True)
+
+    def __floordiv__(self, other: ArrayLike) -> Tensor:
+        """Division rounded down (PyTorch's ``//``); integers stay integers; no gradient flows (zeros)."""
+        return self._binary(_floor_divide, other)
+
+    def __rfloordiv__(self, other: ArrayLike) -> Tensor:
+        return self._binary(_floor_divide, other, reflected=True)
+
+    def __mod__(self, other: ArrayLike) -> Tensor:
+        """Python's remainder: the sign of the divisor (PyTorch's ``%`` and ``remainder``)."""
+        return self._binary(_remainder, other)
+
+    def __rmod__(self, other: ArrayLike) -> Tensor:
+        return self._binary(_remainder, other, reflected=True)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
-    def __pow__(self, exponent: float) -> Tensor:
-        if not isinstance(exponent, int | float):
-            raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
-        return ops.Pow.apply(self, exponent)
+    def __pow__(self, exponent: ArrayLike) -> Tensor:
+        """``self ** exponent`` for a number or a tensor (both get gradients); a negative base to a fraction is nan."""
+        if isinstance(exponent, int | float | np.number) and not isinstance(exponent, bool | np.bool_):
+            exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
+            base = self._floating() if isinstance(exponent, float) else self
+            return ops.Pow.apply(base, exponent)
+        return self._binary(ops.Pow.apply, exponent)
+
+    def __rpow__(self, base: ArrayLike) -> Tensor:
+        return self._binary(ops.Pow.apply, base, reflected=True)
+
+    def add(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        """``self + alpha * other``."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        """``self - alpha * other``."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other: ArrayLike) -> Tensor:
+        return self * other
+
+    def div(self, other: ArrayLike, rounding_mode: str | None = None) -> Tensor:
+        """``self / other``; with ``rounding_mode`` 'trunc' or 'floor', rounded that way (integers stay integers)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}")
+        return self._binary(_floor_divide if rounding_mode == "floor" else _trunc_divide, other)
+
+    def true_divide(self, other: ArrayLike) -> Tensor:
+        return self / other
+
+    def floor_divide(self, other: ArrayLike) -> Tensor:
+        return self // other
+
+    def remainder(self, other: ArrayLike) -> Tensor:
+        return self % other
+
+    def fmod(self, other: ArrayLike) -> Tensor:
+        """C's remainder: the sign of the dividend, ``self - trunc(self / other) * other``."""
+        return self._binary(_fmod, other)
+
+    def pow(self, exponent: ArrayLike) -> Tensor:
+        return self**exponent
+
+    def reciprocal(self) -> Tensor:
+        """``1 / self`` (the default float for an integer tensor)."""
+        return 1 / self._floating()
+
+    def neg(self) -> Tensor:
+        return -self
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
         return matmul(self, self._lift(other))
@@ -412,16 +541,191 @@ class Tensor:
         return ops.ReLU.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self._floating())
 
     def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self._floating())
 
     def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self._floating())
 
     def log(self) -> Tensor:
-        return ops.Log.apply(self)
+        return ops.Log.apply(self._floating())
+
+    def abs(self) -> Tensor:
+        """``|self|``; the gradient at 0 is 0."""
+        return ops.Abs.apply(self)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 (0 for nan); zero gradient."""
+        return ops.Stepwise.apply("sign", self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self._floating())
+
+    def rsqrt(self) -> Tensor:
+        return self.sqrt() ** -1
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def expm1(self) -> Tensor:
+        return ops.Expm1.apply(self._floating())
+
+    def log1p(self) -> Tensor:
+        return ops.Log1p.apply(self._floating())
+
+    def log2(self) -> Tensor:
+        return self.log() / math.log(2)
+
+    def log10(self) -> Tensor:
+        return self.log() / math.log(10)
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self._floating())
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self._floating())
+
+    def tan(self) -> Tensor:
+        return ops.Tan.apply(self._floating())
+
+    def clamp(self, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Tensor:
+        """Values limited to ``[min, max]`` (numbers or tensors; either may be None); the gradient goes
+        to ``self`` where it lies within the limits, boundaries included, else to the limit it crossed."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of 'min' and 'max' must be given")
+        bounds = [None if bound is None else self._lift(bound) for bound in (min, max)]
+        x, low, high = _promoted(self, *bounds)
+        return ops.Clamp.apply(x, low, high)
+
+    clip = clamp
+
+    def clamp_min(self, min: ArrayLike) -> Tensor:
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: ArrayLike) -> Tensor:
+        return self.clamp(max=max)
+
+    def maximum(self, other: ArrayLike) -> Tensor:
+        """The larger of ``self`` and ``other`` elementwise; equal values share the gradient half and half."""
+        return self._binary(_maximum, other)
+
+    def minimum(self, other: ArrayLike) -> Tensor:
+        """The smaller of ``self`` and ``other`` elementwise; equal values share the gradient half and half."""
+        return self._binary(_minimum, other)
+
+    def lerp(self, end: ArrayLike, weight: ArrayLike) -> Tensor:
+        """``self + weight * (end - self)``: linear interpolation, ``weight`` a number or a tensor."""
+        return self + weight * (end - self)
+
+    def floor(self) -> Tensor:
+        return ops.Stepwise.apply("floor", self)
+
+    def ceil(self) -> Tensor:
+        return ops.Stepwise.apply("ceil", self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Rounded to ``decimals`` places, halves to even (as PyTorch); zero gradient."""
+        return ops.Stepwise.apply("round", self, decimals)
+
+    def trunc(self) -> Tensor:
+        return ops.Stepwise.apply("trunc", self)
+
+    def frac(self) -> Tensor:
+        """``self - trunc(self)``, the sign of ``self``; the gradient is 1, as PyTorch's."""
+        return self - self.trunc()
+
+    def isnan(self) -> Tensor:
+        return Tensor._wrap(logic("isnan", self._data))
+
+    def isinf(self) -> Tensor:
+        return Tensor._wrap(logic("isinf", self._data))
+
+    def isfinite(self) -> Tensor:
+        return Tensor._wrap(logic("isfinite", self._data))
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """nan, +inf and -inf replaced by ``nan``, ``posinf``, ``neginf`` (by default 0 and the dtype's extremes)."""
+        return ops.NanToNum.apply(self, nan, posinf, neginf)
+
+    # ----- comparisons and logic -------------------------------------------------
+
+    __hash__ = object.__hash__  # tensors are dict keys and set members by identity, though == compares elements
+
+    def _logic(self, name: str, other: ArrayLike, **kwargs: Any) -> Tensor:
+        """``logic(name)`` of this tensor and ``other`` (a Tensor, number or array): a tensor with no gradient."""
+        return Tensor._wrap(logic(name, self._data, self._lift(other)._data, **kwargs))
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return self._logic("eq", other) if _comparable(other) else NotImplemented
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return self._logic("ne", other) if _comparable(other) else NotImplemented
+
+    def __lt__(self, other: ArrayLike) -> Tensor:
+        return self._logic("lt", other)
+
+    def __le__(self, other: ArrayLike) -> Tensor:
+        return self._logic("le", other)
+
+    def __gt__(self, other: ArrayLike) -> Tensor:
+        return self._logic("gt", other)
+
+    def __ge__(self, other: ArrayLike) -> Tensor:
+        return self._logic("ge", other)
+
+    def __bool__(self) -> bool:
+        """The truth of a single-element tensor (``if (x > 0).all()``); ambiguous for more elements, as in PyTorch."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"bool: a tensor of shape {self.shape} has {self._data.size} values, so its truth is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self._data)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def __and__(self, other: ArrayLike) -> Tensor:
+        return self._logic("bitwise_and", other)
+
+    def __or__(self, other: ArrayLike) -> Tensor:
+        return self._logic("bitwise_or", other)
+
+    def __xor__(self, other: ArrayLike) -> Tensor:
+        return self._logic("bitwise_xor", other)
+
+    def __invert__(self) -> Tensor:
+        """Logical not of a bool tensor, bitwise not of an integer one."""
+        return Tensor._wrap(logic("bitwise_not", self._data))
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
+
+    def logical_and(self, other: ArrayLike) -> Tensor:
+        return self._logic("logical_and", other)
+
+    def logical_or(self, other: ArrayLike) -> Tensor:
+        return self._logic("logical_or", other)
+
+    def logical_xor(self, other: ArrayLike) -> Tensor:
+        return self._logic("logical_xor", other)
+
+    def logical_not(self) -> Tensor:
+        return Tensor._wrap(logic("logical_not", self._data))
+
+    def isclose(self, other: ArrayLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """``|self - other| <= atol + rtol * |other|`` elementwise."""
+        return self._logic("isclose", other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    def allclose(self, other: ArrayLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether ``isclose`` holds everywhere."""
+        return all_close(self._data, self._lift(other)._data, rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> bool:
+        """Whether ``other`` has this shape and these values."""
+        return all_equal(self._data, _data_of(other))
 
     # ----- reductions and broadcasting ----------------------------------------------
 
@@ -664,6 +968,53 @@ class Tensor:
 def _shape_argument(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """``reshape(2, 3)`` and ``reshape((2, 3))`` alike: the shape as a tuple of ints."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else tuple(shape)
+
+
+def _promoted(*tensors: Tensor | None) -> list[Tensor | None]:
+    """The tensors (None for an absent operand) in the dtype PyTorch's promotion gives them together.
+
+    A tensor that does not require grad is left as it is where NumPy computes in that dtype anyway
+    (a bool mask times float32 gives float32); one that requires grad is cast with a recorded
+    ``Cast``, so its gradient comes back in its own dtype.
+    """
+    present = [t._data for t in tensors if t is not None]
+    dtype = result_type(*[(array.dtype, standing(array)) for array in present])
+    numpy_agrees = np.result_type(*present) == dtype
+    return [t if t is None or (numpy_agrees and not t.requires_grad) else t.to(dtype) for t in tensors]
+
+
+def _comparable(other: object) -> bool:
+    """Whether ``==`` compares elements with ``other`` (else Python's identity comparison answers)."""
+    return isinstance(other, Tensor | int | float | np.number | np.ndarray | list | tuple)
+
+
+def _true_divide(a: Tensor, b: Tensor) -> Tensor:
+    """``a / b``, in the default float for integer operands."""
+    return ops.Div.apply(a, b) if a._data.dtype.kind in "fc" else ops.Div.apply(a._floating(), b._floating())
+
+
+def _floor_divide(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Stepwise.apply("floor_divide", a, b)
+
+
+def _trunc_divide(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Stepwise.apply("trunc_divide", a, b)
+
+
+def _remainder(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Remainder.apply(a, b, True)
+
+
+def _fmod(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Remainder.apply(a, b, False)
+
+
+def _maximum(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Extremum.apply(a, b, True)
+
+
+def _minimum(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Extremum.apply(a, b, False)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

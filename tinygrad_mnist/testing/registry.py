@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from ..autograd import Function, grad
 from ..autograd.gradcheck import gradcheck, gradgradcheck
+from ..ops.promotion import result_type, standing
 from ..tensor import Tensor
 from .failure import gap_picture, gradient_gaps
 
@@ -229,8 +230,9 @@ def float32_stays_float32(entry: OpEntry, sample: Sample) -> None:
 
 
 def mixed_floats_promote(entry: OpEntry, sample: Sample) -> None:
-    """PyTorch's promotion for several inputs: float32 with float64 gives float64, and each input's
-    gradient comes back in that input's own dtype; or, for ops that refuse the mix, a TypeError naming both."""
+    """PyTorch's promotion for several inputs: float32 with float64 gives float64 (float32 when only the float64
+    is 0-d), and each input's gradient comes back in that input's own dtype; or, for ops that refuse the mix,
+    a TypeError naming both."""
     if len(sample.inputs) < 2 or not entry.keeps_float32:
         return
     tensors = [Tensor(np.asarray(x, dtype=np.float32 if i == 0 else np.float64), requires_grad=True)
@@ -245,7 +247,8 @@ def mixed_floats_promote(entry: OpEntry, sample: Sample) -> None:
     out = _call(entry, tensors, sample)
     if out.dtype.kind not in "fc":
         return
-    assert out.dtype == np.float64, f"float32 with float64 inputs gave a {out.dtype} output, PyTorch gives float64"
+    expected = result_type(*[(t.dtype, standing(t.numpy())) for t in tensors])  # a 0-d float64 loses to float32
+    assert out.dtype == expected, f"float32 with float64 inputs gave a {out.dtype} output, PyTorch gives {expected}"
     for i, (t, g) in enumerate(zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True)):
         assert g is None or g.dtype == t.dtype, f"input {i} is {t.dtype}, its gradient {g.dtype}"
 
