@@ -30,23 +30,27 @@ class Key:
     basic: tuple[Any, ...]
     advanced: tuple[Any, ...] | None = None
 
+    def view(self, array: np.ndarray) -> np.ndarray:
+        """The basic part: a view, 0-d too (the trailing ``...`` keeps NumPy from returning a scalar copy)."""
+        return array[(*self.basic, Ellipsis)]
+
     def apply(self, array: np.ndarray) -> np.ndarray:
-        out = array[self.basic]
+        out = self.view(array)
         return out if self.advanced is None else out[self.advanced]
 
     def assign(self, array: np.ndarray, value: Any) -> None:
-        """``array[key] = value`` in place (the basic part is a view, so the advanced write lands in ``array``)."""
+        """``array[key] = value`` in place (the basic part is a view, so the write lands in ``array``)."""
         if self.advanced is None:
-            array[self.basic] = value
+            self.view(array)[...] = value
         else:
-            array[self.basic][self.advanced] = value
+            self.view(array)[self.advanced] = value
 
     def add_at(self, array: np.ndarray, value: np.ndarray) -> None:
         """``array[key] += value``, with repeated indices accumulated."""
         if self.advanced is None:
-            array[self.basic] += value
+            self.view(array)[...] += value
         else:
-            np.add.at(array[self.basic], self.advanced, value)
+            np.add.at(self.view(array), self.advanced, value)
 
 
 def _index_array(item: Any) -> np.ndarray:
@@ -269,14 +273,15 @@ def _checked_along(name: str, x: Tensor, dim: int, index: np.ndarray) -> Key:
                 f"{name}: size does not match at dimension {d}: expected index {list(index.shape)} to be no "
                 f"larger than self {list(x.shape)} apart from dimension {dim}"
             )
-    _check_range(index, x.shape[dim], dim)
+    _check_range(index, x.shape[dim], dim, error=RuntimeError)
     return _along(dim, index, index.shape)
 
 
-def _check_range(index: np.ndarray, size: int, dim: int) -> None:
-    bad = index[(index < -size) | (index >= size)]
+def _check_range(index: np.ndarray, size: int, dim: int, negative: bool = False, error: type = IndexError) -> None:
+    """PyTorch's bounds: ``[0, size)``, or ``[-size, size)`` for the ops that take negative indices."""
+    bad = index[(index < (-size if negative else 0)) | (index >= size)]
     if bad.size:
-        raise IndexError(f"index {bad.flat[0]} is out of bounds for dimension {dim} with size {size}")
+        raise error(f"index {bad.flat[0]} is out of bounds for dimension {dim} with size {size}")
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -296,7 +301,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     dim = _dim(dim, x.ndim, "take_along_dim")
     if indices.ndim != x.ndim:
         raise RuntimeError(f"take_along_dim: input ({x.ndim}-D) and indices ({indices.ndim}-D) need the same rank")
-    _check_range(indices, x.shape[dim], dim)
+    _check_range(indices, x.shape[dim], dim, negative=True)
     try:
         np.broadcast_shapes(*(s[:dim] + s[dim + 1 :] for s in (x.shape, indices.shape)))
     except ValueError:
@@ -383,7 +388,7 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """A copy of ``x`` with the slices ``index`` along ``dim`` set to the number (or 0-d tensor) ``value``."""
     index = _integer_index(index, "index_fill")
     dim = _dim(dim, x.ndim, "index_fill")
-    _check_range(index, x.shape[dim], dim)
+    _check_range(index, x.shape[dim], dim, negative=True)
     return SetIndex.apply(x, x._lift(value), _on_dim(dim, index.reshape(-1)))
 
 
