@@ -29,7 +29,7 @@ from tinygrad_mnist.testing.registry import recorded_functions
 
 OP_DUNDERS = (
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-    "__neg__", "__pow__", "__matmul__", "__rmatmul__",
+    "__neg__", "__pow__", "__matmul__", "__rmatmul__", "__getitem__", "__setitem__",
 )  # fmt: skip
 
 
