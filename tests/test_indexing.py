@@ -36,6 +36,7 @@ KEYS = {
     "bool mask of the first dim": lambda make: make([True, False]),
     "int and a bool mask": lambda make: (0, make(X[0] > 3)),
     "python bool": lambda make: True,
+    "range and an array": lambda make: (range(2), make([2, 0])),
 }
 
 
@@ -139,6 +140,15 @@ def test_setitem_in_a_graph_sends_gradients_to_the_untouched_part_and_the_value_
     for o, t in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy())
     assert ours[0].grad_fn is not None
+
+
+def test_setitem_of_a_value_that_requires_grad_into_a_plain_buffer_records_it():
+    w = Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    buf = Tensor(np.zeros((2, 2)))
+    buf[1] = w * w
+    assert not buf.is_leaf and buf.requires_grad and buf._version == 1
+    (buf * Tensor(np.array([[5.0, 5.0], [1.0, 10.0]]))).sum().backward()
+    assert w.grad.numpy().tolist() == [4.0, 60.0]
 
 
 def test_setitem_on_a_leaf_that_requires_grad_is_pytorchs_error():

@@ -2,6 +2,7 @@
 
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
+from .indexing import Index, IndexAdd, SetIndex, Where
 from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
 from .matmul import Linear, LinearBackward, MatMul
 from .movement import Cast, Clone, Reshape, Transpose
@@ -16,6 +17,8 @@ __all__ = [
     "Div",
     "Exp",
     "Expand",
+    "Index",
+    "IndexAdd",
     "Linear",
     "LinearBackward",
     "Log",
@@ -27,12 +30,14 @@ __all__ = [
     "Pow",
     "ReLU",
     "Reshape",
+    "SetIndex",
     "Sigmoid",
     "Softmax",
     "Sub",
     "Sum",
     "Tanh",
     "Transpose",
+    "Where",
     "avg_pool2d",
     "conv2d",
     "max_pool2d",

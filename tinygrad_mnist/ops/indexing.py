@@ -67,7 +67,7 @@ def make_key(key: Any, shape: tuple[int, ...]) -> Key:
     """Normalize a user's index for a tensor of ``shape``: checks, Ellipsis expanded, bool masks as int arrays."""
     items = list(key) if type(key) is tuple else [key]
     for i, item in enumerate(items):
-        if isinstance(item, tensor_module.Tensor | np.ndarray | list | bool | np.bool_):
+        if isinstance(item, tensor_module.Tensor | np.ndarray | list | range | bool | np.bool_):
             items[i] = _index_array(item)
         elif isinstance(item, np.integer):
             items[i] = int(item)
