@@ -173,6 +173,7 @@ def test_in_place_index_ops_write_into_their_own_array_and_bump_the_version():
     "key, error, message",
     [
         (slice(None, None, -1), ValueError, "step must be greater than zero"),
+        ((0, slice(None, None, 0)), ValueError, "step must be greater than zero"),
         (5, IndexError, "index 5 is out of bounds for dimension 0 with size 2"),
         ((slice(None), [0, 7]), IndexError, "index 7 is out of bounds for dimension 1 with size 3"),
         ((0, 0, 0, 0), IndexError, "too many indices for tensor of dimension 3"),
