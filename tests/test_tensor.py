@@ -432,6 +432,13 @@ def test_top_level_functions_are_the_tensor_methods_called_on_the_first_argument
 
     x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]))
     arguments = {"matmul": (x,), "reshape": (-1,)}
+    index, mask = np.array([[1, 0], [1, 1]]), x.numpy() > 0.3
+    arguments |= {
+        "index_select": (1, [1, 0]), "gather": (1, index), "scatter": (0, index[:1], 9.0),
+        "scatter_add": (0, index, x), "index_add": (0, [1, 1], x), "index_copy": (0, [1, 0], x),
+        "index_fill": (1, [0], 3.0), "masked_fill": (mask, -1.0), "masked_select": (mask,),
+        "take_along_dim": (index, 1),
+    }  # fmt: skip
     for name in tinygrad_mnist.functions.METHOD_FUNCTIONS:
         args = arguments.get(name, ())
         found, expected = getattr(tinygrad_mnist, name)(x, *args), getattr(x, name)(*args)
