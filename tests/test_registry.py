@@ -32,6 +32,7 @@ OP_DUNDERS = (
     "__neg__", "__pow__", "__matmul__", "__rmatmul__",
     "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__rpow__", "__eq__", "__ne__", "__lt__", "__le__",
     "__gt__", "__ge__", "__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__invert__",
+    "__getitem__", "__setitem__",
 )  # fmt: skip
 
 

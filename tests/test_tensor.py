@@ -440,6 +440,13 @@ def test_top_level_functions_are_the_tensor_methods_called_on_the_first_argument
     arguments |= {name: (x, 0.0) for name in ("clamp_min", "clamp_max")}
     binary = {name for name in tinygrad_mnist.functions.METHOD_FUNCTIONS  # those taking a second tensor
               if {"other", "exponent"} & set(inspect.signature(getattr(Tensor, name)).parameters)}  # fmt: skip
+    index, mask = np.array([[1, 0], [1, 1]]), x.numpy() > 0.3
+    arguments |= {
+        "index_select": (x, 1, [1, 0]), "gather": (x, 1, index), "scatter": (x, 0, index[:1], 9.0),
+        "scatter_add": (x, 0, index, x), "index_add": (x, 0, [1, 1], x), "index_copy": (x, 0, [1, 0], x),
+        "index_fill": (x, 1, [0], 3.0), "masked_fill": (x, mask, -1.0), "masked_select": (x, mask),
+        "take_along_dim": (x, index, 1),
+    }  # fmt: skip
     for name in tinygrad_mnist.functions.METHOD_FUNCTIONS:
         first = flags if name.startswith("bitwise") else x
         first, *args = arguments.get(name, (first, first) if name in binary else (first,))

@@ -4,6 +4,7 @@ from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, topological_order
 from .autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functions import METHOD_FUNCTIONS
+from .ops.indexing import where
 from .ops.matmul import einsum
 from .tensor import Tensor, cross_entropy
 
@@ -24,5 +25,6 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
     "topological_order",
+    "where",
     *METHOD_FUNCTIONS,
 ]

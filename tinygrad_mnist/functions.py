@@ -32,7 +32,10 @@ REDUCTIONS: tuple[str, ...] = (
 #: Shapes and movement.
 SHAPES: tuple[str, ...] = ("reshape", "flatten", "clone")
 #: Indexing.
-INDEXING: tuple[str, ...] = ()
+INDEXING: tuple[str, ...] = (
+    "index_select", "gather", "scatter", "scatter_add", "index_add", "index_copy", "index_fill", "masked_fill",
+    "masked_select", "take_along_dim", "nonzero", "argwhere",
+)  # fmt: skip
 
 
 def _method_as_function(name: str) -> Callable[..., Any]:

@@ -20,6 +20,7 @@ from . import ops
 from .autograd import engine, grad_mode
 from .autograd.function import Function
 from .dtypes import default_float
+from .ops import indexing
 from .ops.logic import all_close, all_equal, logic
 from .ops.matmul import matmul
 from .ops.promotion import SCALAR, result_type, scalar_dtype, standing
@@ -923,6 +924,94 @@ class Tensor:
     def double(self) -> Tensor:
         """``to(float64)``."""
         return self.to(np.float64)
+
+    # ----- indexing (PyTorch's semantics; the ops are in ops/indexing.py) ---------------
+
+    def __getitem__(self, key: Any) -> Tensor:
+        """``x[key]``: ints, slices, None, ``...``, int/bool tensors and tuples of them; basic keys give a view."""
+        return self._view(indexing.index(self, key))
+
+    def __setitem__(self, key: Any, value: ArrayLike) -> None:
+        """``x[key] = value`` in place; recorded (gradient to the untouched part and to the value) in a graph."""
+        self._in_place("__setitem__", value, lambda x: indexing.set_index(x, key, value),
+                       lambda: indexing.assign(self, key, value))  # fmt: skip
+
+    def index_select(self, dim: int, index: ArrayLike) -> Tensor:
+        return indexing.index_select(self, dim, index)
+
+    def gather(self, dim: int, index: ArrayLike) -> Tensor:
+        return indexing.gather(self, dim, index)
+
+    def take_along_dim(self, indices: ArrayLike, dim: int | None = None) -> Tensor:
+        return indexing.take_along_dim(self, indices, dim)
+
+    def scatter(self, dim: int, index: ArrayLike, src: ArrayLike = None, value: float | None = None) -> Tensor:
+        return indexing.scatter(self, dim, index, src, value)
+
+    def scatter_(self, dim: int, index: ArrayLike, src: ArrayLike = None, value: float | None = None) -> Tensor:
+        return self._in_place("scatter_", src, lambda x: indexing.scatter(x, dim, index, src, value))
+
+    def scatter_add(self, dim: int, index: ArrayLike, src: Tensor) -> Tensor:
+        return indexing.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: ArrayLike, src: Tensor) -> Tensor:
+        return self._in_place("scatter_add_", src, lambda x: indexing.scatter_add(x, dim, index, src))
+
+    def index_add(self, dim: int, index: ArrayLike, source: Tensor, alpha: float = 1) -> Tensor:
+        return indexing.index_add(self, dim, index, source, alpha)
+
+    def index_add_(self, dim: int, index: ArrayLike, source: Tensor, alpha: float = 1) -> Tensor:
+        return self._in_place("index_add_", source, lambda x: indexing.index_add(x, dim, index, source, alpha))
+
+    def index_copy(self, dim: int, index: ArrayLike, source: Tensor) -> Tensor:
+        return indexing.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: ArrayLike, source: Tensor) -> Tensor:
+        return self._in_place("index_copy_", source, lambda x: indexing.index_copy(x, dim, index, source))
+
+    def index_fill(self, dim: int, index: ArrayLike, value: float) -> Tensor:
+        return indexing.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: ArrayLike, value: float) -> Tensor:
+        return self._in_place("index_fill_", value, lambda x: indexing.index_fill(x, dim, index, value))
+
+    def masked_fill(self, mask: ArrayLike, value: ArrayLike) -> Tensor:
+        return indexing.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask: ArrayLike, value: ArrayLike) -> Tensor:
+        return self._in_place("masked_fill_", value, lambda x: indexing.masked_fill(x, mask, value))
+
+    def masked_select(self, mask: ArrayLike) -> Tensor:
+        return indexing.masked_select(self, mask)
+
+    def where(self, condition: ArrayLike, other: ArrayLike) -> Tensor:
+        """``self`` where ``condition`` is True, else ``other``: ``torch.where(condition, self, other)``."""
+        return indexing.where(condition, self, other)
+
+    def nonzero(self, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        return indexing.nonzero(self, as_tuple)
+
+    def argwhere(self) -> Tensor:
+        return indexing.nonzero(self)
+
+    def _in_place(
+        self, name: str, other: ArrayLike, result: Callable[[Tensor], Tensor], write: Callable[[], None] | None = None
+    ) -> Tensor:
+        """Replace this tensor's values by ``result(self)``: recorded on a snapshot of the old value where a graph
+        is (as ``_update_in_place``), else computed outside any graph (or done by ``write``, in place); returns self."""
+        if self._records_with(name, other):
+            snapshot = Tensor._wrap(self._data.copy())
+            snapshot._op, snapshot.requires_grad = self._op, self.requires_grad
+            out = result(snapshot)
+            np.copyto(self._data, out._data, casting="same_kind")
+            self._op, self.requires_grad = out._op, True
+        elif write is not None:
+            write()
+        else:
+            with grad_mode.no_grad():
+                np.copyto(self._data, result(self)._data, casting="same_kind")
+        self._versions[0] += 1
+        return self
 
     # ----- convolution and pooling (NCHW) ---------------------------------------------
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.indexing import one_hot as _one_hot
 from ..ops.loss import implicit_dim as _implicit_dim
 from ..tensor import Tensor
 from ..tensor import cross_entropy as _cross_entropy
@@ -72,3 +73,8 @@ def flatten(input: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {input.shape}")
     shape = input.shape
     return input.reshape(*shape[:start], int(np.prod(shape[start : end + 1])), *shape[end + 1 :])
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows, shape (*tensor.shape, num_classes); ``num_classes=-1`` infers max + 1."""
+    return _one_hot(tensor, num_classes)

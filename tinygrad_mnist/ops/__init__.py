@@ -26,6 +26,7 @@ from .elementwise import (
     Tan,
     Tanh,
 )
+from .indexing import Index, IndexAdd, SetIndex, Where
 from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
 from .matmul import BatchMatMul, Einsum, Linear, LinearBackward, MatMul
 from .movement import Cast, Clone, Reshape, Transpose
@@ -56,6 +57,8 @@ __all__ = [
     "Expand",
     "Expm1",
     "Extremum",
+    "Index",
+    "IndexAdd",
     "Linear",
     "LinearBackward",
     "Log",
@@ -72,6 +75,7 @@ __all__ = [
     "ReLU",
     "Remainder",
     "Reshape",
+    "SetIndex",
     "Sigmoid",
     "Sin",
     "Softmax",
@@ -83,6 +87,7 @@ __all__ = [
     "Tan",
     "Tanh",
     "Transpose",
+    "Where",
     "avg_pool2d",
     "conv2d",
     "max_pool2d",
