@@ -94,6 +94,17 @@ def as_dtype(numpy_dtype: Any) -> dtype:
     return _BY_NUMPY[found]
 
 
+_TENSOR_TYPES = {
+    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+}  # fmt: skip
+
+
+def tensor_type_name(numpy_dtype: Any) -> str:
+    """PyTorch's ``Tensor.type()`` name for a dtype: ``'tinygrad_mnist.FloatTensor'``."""
+    return f"tinygrad_mnist.{_TENSOR_TYPES[as_dtype(numpy_dtype)._name]}Tensor"
+
+
 def get_default_dtype() -> dtype:
     """The dtype Python floats become in ``tensor([1.5])``, ``zeros(3)``, ``rand(2)`` (float32 at start)."""
     return _BY_NUMPY[_default_float]
@@ -132,4 +143,3 @@ class iinfo:  # noqa: N801 - PyTorch's name
         info = np.iinfo(found)
         self.dtype, self.bits = as_dtype(found), info.bits
         self.max, self.min = builtins.int(info.max), builtins.int(info.min)
-
