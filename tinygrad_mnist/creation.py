@@ -44,6 +44,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             UserWarning,
             stacklevel=2,
         )
+        data = data.numpy()
     array = np.array(data, dtype=_dtype_or(dtype, _inferred(data)), copy=True)
     return _made(array, requires_grad, device)
 
@@ -74,12 +75,24 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, r
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros, default float dtype unless ``dtype``."""
-    return full(size, 0, dtype=_dtype_or(dtype, dtypes.default_float()), device=device, requires_grad=requires_grad)
+    return full(
+        _shape_argument(size),
+        0,
+        dtype=_dtype_or(dtype, dtypes.default_float()),
+        device=device,
+        requires_grad=requires_grad,
+    )
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones, default float dtype unless ``dtype``."""
-    return full(size, 1, dtype=_dtype_or(dtype, dtypes.default_float()), device=device, requires_grad=requires_grad)
+    return full(
+        _shape_argument(size),
+        1,
+        dtype=_dtype_or(dtype, dtypes.default_float()),
+        device=device,
+        requires_grad=requires_grad,
+    )
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -408,7 +408,8 @@ def _saved(op: Function, ids: Mapping[int, str], known: dict[int, Tensor]) -> li
         else:
             what = "tensor" if source is not None else "constant"
         entries.append(
-            Saved(what, source, tuple(tensor.shape), str(tensor.numpy().dtype), int(tensor.numpy().nbytes), id(tensor.numpy()))
+            Saved(what, source, tuple(tensor.shape), str(tensor.numpy().dtype), int(tensor.numpy().nbytes),
+                  id(tensor.numpy()))
         )
     return entries
 
