@@ -27,6 +27,8 @@ def test_dtype_objects_interoperate_with_numpy() -> None:
 def test_tensor_dtype_is_the_dtype_object() -> None:
     t = tm.tensor([1.0])
     assert t.dtype is tm.float32 and t.dtype == np.float32 and t.numpy().dtype == np.float32
+    wide = tm.Tensor(np.zeros(1, dtype=np.longdouble)).dtype  # a NumPy dtype PyTorch has no name for
+    assert wide == np.longdouble and wide.is_floating_point and pickle.loads(pickle.dumps(wide)) is wide
 
 
 def test_default_dtype() -> None:
@@ -93,6 +95,8 @@ def test_tensor_copies_and_from_numpy_shares() -> None:
     assert tm.as_tensor(source) is source and tm.as_tensor([1, 2], dtype=tm.float64).dtype is tm.float64
     with pytest.raises(TypeError, match=r"np\.ndarray"):
         tm.from_numpy([1, 2])
+    with pytest.raises(TypeError, match="cannot be a tensor"):
+        tm.from_numpy(np.array(["a"]))
 
 
 def test_tensor_arguments() -> None:

@@ -63,7 +63,8 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing ``ndarray``'s memory: writes through either are seen by the other."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(ndarray).__name__}")
-    dtypes.as_dtype(ndarray.dtype)
+    if ndarray.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: a {ndarray.dtype} array cannot be a tensor; use bool, integer or float arrays")
     return Tensor._wrap(ndarray)
 
 

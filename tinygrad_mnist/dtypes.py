@@ -53,8 +53,8 @@ class dtype:  # noqa: N801 - PyTorch's name
     def __repr__(self) -> str:
         return f"tinygrad_mnist.{self._name}"
 
-    def __reduce__(self) -> str:
-        return self._name  # pickles as the module attribute, so unpickling gives the same object
+    def __reduce__(self) -> tuple[Any, tuple[np.dtype]]:
+        return as_dtype, (self.dtype,)  # unpickling gives the same object
 
 
 float32 = float = dtype(np.float32, "float32")
@@ -87,10 +87,11 @@ def default_float() -> np.dtype:
 
 
 def as_dtype(numpy_dtype: Any) -> dtype:
-    """The dtype object of a NumPy dtype (or of anything ``np.dtype`` accepts, a dtype object too)."""
+    """The dtype object of a NumPy dtype (or of anything ``np.dtype`` accepts); one made on first use
+    for a NumPy dtype PyTorch has no name for (``longdouble``), so no array's dtype is refused."""
     found = np.dtype(numpy_dtype)
     if found not in _BY_NUMPY:
-        raise TypeError(f"dtype {found} has no tensor dtype; use one of {', '.join(map(str, _BY_NUMPY))}")
+        _BY_NUMPY[found] = dtype(found, found.name)
     return _BY_NUMPY[found]
 
 

@@ -8,7 +8,6 @@ Values are drawn in float64 and rounded to the tensor's dtype.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -45,11 +44,11 @@ class Generator:
 
     def get_state(self) -> dict[str, Any]:
         """A snapshot of the generator's state (a dict, not PyTorch's byte tensor), for ``set_state``."""
-        return copy.deepcopy(self.rng.bit_generator.state)
+        return self.rng.bit_generator.state  # NumPy hands out a new dict each time
 
     def set_state(self, state: dict[str, Any]) -> Generator:
         """Go back to a state from ``get_state``; returns self."""
-        self.rng.bit_generator.state = copy.deepcopy(state)
+        self.rng.bit_generator.state = state
         return self
 
 
