@@ -1,6 +1,7 @@
 """tinygrad_mnist: a small, graph-based reverse-mode autodiff framework on NumPy."""
 
-from . import autograd, dtypes, random
+from . import autograd, dtypes
+from . import random as random
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -77,6 +78,7 @@ globals().update(METHOD_FUNCTIONS)  # torch.exp(x), torch.sum(x, dim), ...: Tens
 
 __version__ = "0.1.0"
 
+#: As PyTorch: the dtypes ``float``, ``int``, ``bool`` are in (``import *`` shadows those builtins), ``random`` is not.
 __all__ = [
     "arange",
     "as_tensor",
@@ -101,16 +103,16 @@ __all__ = [
     "device",
     "bool",
     "double",
+    "float",
+    "int",
     "dtype",
     "finfo",
-    "float",
     "float16",
     "float32",
     "float64",
     "get_default_dtype",
     "half",
     "iinfo",
-    "int",
     "int8",
     "int16",
     "int32",
@@ -136,7 +138,6 @@ __all__ = [
     "inference_mode",
     "is_inference_mode_enabled",
     "dtypes",
-    "random",
     "GradcheckError",
     "Tensor",
     "autograd",
