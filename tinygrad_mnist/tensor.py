@@ -270,7 +270,7 @@ class Tensor:
         if isinstance(error, TypeError):  # NumPy's casting refusal, e.g. a float result into an integer tensor
             return TypeError(
                 f"{name}: the result ({np.result_type(self._data, _data_of(other))}) cannot be written in place "
-                f"into this {self.dtype} tensor; write x = x op y for a new tensor"
+                f"into this {self._data.dtype} tensor; write x = x op y for a new tensor"
             )
         return ValueError(
             f"{name}: a result broadcast from shapes {self.shape} and {np.shape(_data_of(other))} does not fit "
