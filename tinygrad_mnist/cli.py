@@ -635,7 +635,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     ckpt = _usable(args.checkpoint)
-    dtype = next(ckpt.model.parameters()).dtype
+    dtype = next(ckpt.model.parameters()).numpy().dtype
     example = np.zeros((1, *ckpt.preprocessing["input_shape"]), dtype=dtype)
     metadata = {"preprocessing": json.dumps(ckpt.preprocessing), "class_names": json.dumps(ckpt.class_names)}
     try:

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import device as device_module
+from . import dtypes, ops
 from .autograd import engine, grad_mode
 from .autograd.function import Function
 from .dtypes import default_float
@@ -347,7 +348,7 @@ class Tensor:
         if isinstance(error, TypeError):  # NumPy's casting refusal, e.g. a float result into an integer tensor
             return TypeError(
                 f"{name}: the result ({np.result_type(self._data, _data_of(other))}) cannot be written in place "
-                f"into this {self.dtype} tensor; write x = x op y for a new tensor"
+                f"into this {self._data.dtype} tensor; write x = x op y for a new tensor"
             )
         return ValueError(
             f"{name}: a result broadcast from shapes {self.shape} and {np.shape(_data_of(other))} does not fit "
@@ -361,8 +362,9 @@ class Tensor:
         return self._data.shape
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> dtypes.dtype:
+        """PyTorch's dtype object, e.g. ``tinygrad_mnist.float32`` (equal to ``np.float32``)."""
+        return dtypes.as_dtype(self._data.dtype)
 
     @property
     def ndim(self) -> int:
@@ -393,7 +395,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", precision=4, threshold=20, prefix="Tensor(")
-        extra = f", dtype={self.dtype}"
+        extra = f", dtype={self._data.dtype}"
         if self._op is not None:
             extra += f", grad_fn={self._op.name}"
         elif self.requires_grad:
@@ -732,7 +734,7 @@ class Tensor:
 
     def sum(self, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Sum over ``dim`` (an int, a tuple, or None for all); ints and bools sum as int64, as PyTorch."""
-        if dtype is None and self.dtype.kind in "biu":
+        if dtype is None and self._data.dtype.kind in "biu":
             dtype = np.int64
         return ops.Sum.apply(self, dim, keepdim, None if dtype is None else np.dtype(dtype))
 
@@ -913,17 +915,86 @@ class Tensor:
         """A copy with an array of its own; the gradient flows back to this tensor."""
         return ops.Clone.apply(self)
 
-    def to(self, dtype: Any) -> Tensor:
-        """This tensor in another dtype (itself if it already has it); the gradient flows back converted."""
-        return self if self._data.dtype == np.dtype(dtype) else ops.Cast.apply(self, np.dtype(dtype))
+    # ----- dtypes, devices and random fills ---------------------------------------------
+
+    @property
+    def device(self) -> device_module.device:
+        """Where this tensor lives: always ``device("cpu")``."""
+        return device_module.CPU
+
+    def to(self, *args: Any, copy: bool = False, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype): self if nothing
+        changes (unless ``copy``); a floating result passes the gradient back converted, others record none."""
+        target = to_arguments(*args, **kwargs)
+        out = self if target is None else self._cast(target)
+        return out.clone() if copy and out is self else out
+
+    def _cast(self, target: np.dtype) -> Tensor:
+        if self._data.dtype == target:
+            return self
+        if target.kind == "f":
+            return ops.Cast.apply(self, target)
+        return Tensor._wrap(self._data.astype(target))  # no gradient through a cast to ints or bools, as PyTorch
+
+    def cpu(self) -> Tensor:
+        """This tensor (it is on the CPU already)."""
+        return self
+
+    def cuda(self, device: Any = None) -> Tensor:
+        """Raises: there is no CUDA here (see ``device``)."""
+        raise device_module.unavailable("cuda")
 
     def float(self) -> Tensor:
-        """``to(float32)``."""
-        return self.to(np.float32)
+        return self._cast(np.dtype(np.float32))
 
     def double(self) -> Tensor:
-        """``to(float64)``."""
-        return self.to(np.float64)
+        return self._cast(np.dtype(np.float64))
+
+    def half(self) -> Tensor:
+        return self._cast(np.dtype(np.float16))
+
+    def long(self) -> Tensor:
+        return self._cast(np.dtype(np.int64))
+
+    def int(self) -> Tensor:
+        return self._cast(np.dtype(np.int32))
+
+    def short(self) -> Tensor:
+        return self._cast(np.dtype(np.int16))
+
+    def byte(self) -> Tensor:
+        return self._cast(np.dtype(np.uint8))
+
+    def bool(self) -> Tensor:
+        return self._cast(np.dtype(np.bool_))
+
+    def type(self, dtype: Any = None) -> Tensor | str:
+        """With ``dtype``, ``to(dtype)``; without, PyTorch's type name, e.g. ``'tinygrad_mnist.FloatTensor'``."""
+        return dtypes.tensor_type_name(self._data.dtype) if dtype is None else self._cast(np.dtype(dtype))
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype."""
+        return self._cast(other._data.dtype)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._data.itemsize
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with uniform values in [from_, to) from ``generator`` (default: the default generator); returns self."""
+        return self._assign_in_place("uniform_", _random().uniform(self.shape, from_, to, self._data.dtype, generator))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with normal values of ``mean`` and ``std``; returns self."""
+        values = _random().normal(mean, std, self.shape, generator=generator, dtype=self._data.dtype)
+        return self._assign_in_place("normal_", values)
+
+    def bernoulli_(self, p: float = 0.5, *, generator: Any = None) -> Tensor:
+        """Fill with 1 with probability ``p``, else 0; returns self."""
+        return self._assign_in_place("bernoulli_", _random().bernoulli(self, p, generator=generator))
 
     # ----- indexing (PyTorch's semantics; the ops are in ops/indexing.py) ---------------
 
@@ -1052,6 +1123,29 @@ class Tensor:
     def cross_entropy(self, target: ArrayLike) -> Tensor:
         """Mean softmax cross-entropy of these (batch, classes) logits; see ``cross_entropy``."""
         return cross_entropy(self, target)
+
+
+def to_arguments(*args: Any, **kwargs: Any) -> np.dtype | None:
+    """The dtype that ``to(...)``'s arguments ask for (None for none), checking any device given."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"}
+    if unknown:
+        raise TypeError(f"to: unexpected keyword arguments {sorted(unknown)}")
+    target = None
+    for arg in (*args, kwargs.get("device"), kwargs.get("dtype")):
+        if isinstance(arg, Tensor):
+            target = arg._data.dtype
+        elif isinstance(arg, str | device_module.device):
+            device_module.check_device(arg)
+        elif arg is not None:
+            target = np.dtype(arg)
+    return target
+
+
+def _random() -> Any:
+    """The ``random`` module, imported late: it builds on this one."""
+    from . import random
+
+    return random
 
 
 def _shape_argument(shape: tuple[Any, ...]) -> tuple[int, ...]:

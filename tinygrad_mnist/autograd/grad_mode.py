@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 enabled = True  #: read as ``grad_mode.enabled``; change it only through the classes below
+inference = False  #: whether inside ``inference_mode()``
 
 
 def is_grad_enabled() -> bool:
@@ -49,10 +50,14 @@ class _GradMode:
         global enabled
         enabled = self._previous
 
+    def _fresh(self) -> _GradMode:
+        """A new context like this one, for each call of a decorated function."""
+        return type(self)()
+
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
+            with self._fresh():
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -68,3 +73,27 @@ class enable_grad(_GradMode):  # noqa: N801 - PyTorch's name
     """Context manager and decorator: ops inside record a graph, even within ``no_grad``."""
 
     mode = True
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether code runs inside ``inference_mode()`` (with its default ``mode=True``)."""
+    return inference
+
+
+class inference_mode(_GradMode):  # noqa: N801 - PyTorch's name
+    """Context manager and decorator: ``no_grad`` for pure evaluation; ``mode=False`` leaves grad mode alone."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.inference_mode = bool(mode)
+
+    def _fresh(self) -> inference_mode:
+        return inference_mode(self.inference_mode)
+
+    def __enter__(self) -> None:
+        global enabled, inference
+        self._previous, self._previous_inference = enabled, inference
+        enabled, inference = enabled and not self.inference_mode, self.inference_mode
+
+    def __exit__(self, *exc: object) -> None:
+        global enabled, inference
+        enabled, inference = self._previous, self._previous_inference

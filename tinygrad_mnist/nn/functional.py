@@ -22,8 +22,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     if input.dtype != weight.dtype:
         raise TypeError(
-            f"linear: the input is {input.dtype} but the weight is {weight.dtype}; convert the input "
-            f"(e.g. Tensor(array.astype(np.{weight.dtype}))) or the model (model.to(np.{input.dtype}))"
+            f"linear: the input is {input.numpy().dtype} but the weight is {weight.numpy().dtype}; convert the input "
+            f"(x.to({weight.dtype})) or the model (model.to({input.dtype}))"
         )
     return _linear(input, weight, bias)
 

@@ -1,8 +1,9 @@
 """Weight initialisation, in place, PyTorch's names: ``kaiming_normal_(layer.weight)``.
 
-Every function takes ``generator``: an ``np.random.Generator``, an int seed, or
-None for the package's default generator (seeded with 0 at import, reseeded by
-``manual_seed``), so the same seed gives the same weights, bit for bit. Values are
+Every function takes ``generator``: a ``tinygrad_mnist.Generator``, an ``np.random.Generator``,
+an int seed, or None for the package's default generator (seeded with 0 at import, reseeded by
+``tinygrad_mnist.manual_seed`` or ``manual_seed`` here), so the same seed gives the same weights,
+bit for bit. Values are
 drawn in float64 and rounded to the tensor's dtype, so float32 and float64 models
 built from one seed agree to float32 precision.
 """
@@ -14,27 +15,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import random
 from ..tensor import Tensor
 
 if TYPE_CHECKING:
     from .module import Module
 
-GeneratorLike = np.random.Generator | int | None
-
-_default_generator = np.random.default_rng(0)
+GeneratorLike = random.Generator | np.random.Generator | int | None
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the default generator (used wherever ``generator=None``); returns it."""
-    global _default_generator
-    _default_generator = np.random.default_rng(seed)
-    return _default_generator
+    """Reseed the package's default generator (``tinygrad_mnist.manual_seed``); returns its NumPy generator."""
+    return random.manual_seed(seed).rng
 
 
 def as_generator(generator: GeneratorLike = None) -> np.random.Generator:
-    """The generator itself, a new one seeded with an int, or the default generator for None."""
-    if generator is None:
-        return _default_generator
+    """The NumPy generator to draw from: the one given, the one behind a ``Generator`` or the default
+    generator (for None), or a new one seeded with an int."""
+    if generator is None or isinstance(generator, random.Generator):
+        return random.rng_of(generator)
     if isinstance(generator, np.random.Generator):
         return generator
     return np.random.default_rng(generator)

@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, zero_grads
+from ..device import unavailable
+from ..tensor import Tensor, to_arguments, zero_grads
 from .parameter import Parameter
 
 ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
@@ -167,9 +168,12 @@ class Module:
         """Forget the accumulated gradients (set to None, or to zeros with ``set_to_none=False``)."""
         zero_grads(self.parameters(), set_to_none)
 
-    def to(self, dtype: Any) -> Module:
-        """Cast every parameter (and its gradient) to a floating ``dtype``, e.g. ``np.float64``; returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast every parameter (and its gradient) to a floating dtype, as ``Tensor.to`` takes it:
+        ``to(float64)``, ``to("cpu")`` (nothing to do), ``to(device, dtype)``, ``to(tensor)``; returns self."""
+        dtype = to_arguments(*args, **kwargs)
+        if dtype is None:
+            return self
         if dtype.kind != "f":
             raise TypeError(f"to: parameters must stay floating point, got dtype {dtype}")
         for param in self.parameters():
@@ -177,6 +181,14 @@ class Module:
             if param.grad is not None:
                 param.grad.data = param.grad.numpy().astype(dtype, copy=False)
         return self
+
+    def cpu(self) -> Module:
+        """This module (it is on the CPU already)."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Raises: there is no CUDA here."""
+        raise unavailable("cuda")
 
     # ----- state ------------------------------------------------------------------
 

@@ -105,7 +105,7 @@ def _checked_input(label: str, spec: ValueSpec, given: Any) -> Tensor:
         n is None or n == m for n, m in zip(spec.shape, tensor.shape, strict=True)
     )
     if not fits or tensor.dtype != spec.dtype:
-        raise OnnxError(f"{label}: input {spec} does not fit a tensor of shape {tensor.shape} {tensor.dtype}")
+        raise OnnxError(f"{label}: input {spec} does not fit a tensor of shape {tensor.shape} {tensor.numpy().dtype}")
     return tensor
 
 

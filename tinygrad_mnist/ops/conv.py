@@ -79,7 +79,7 @@ def _check_images(op: str, x: np.ndarray) -> None:
     if x.ndim != 4:
         raise ValueError(f"{op}: input must be 4-D (batch, channels, height, width), got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{op}: input must be floating-point, got {x.dtype}")
+        raise TypeError(f"{op}: input must be floating-point, got {x._data.dtype}")
 
 
 def _check_conv_inputs(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import dtypes
 from .. import tensor as tensor_module
 from ..autograd.function import Function
+from .promotion import promote
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -414,22 +414,6 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     return index(x.expand(shape), np.broadcast_to(mask, shape))
 
 
-def _category(value: Any) -> int:
-    kind = (value.dtype if isinstance(value, tensor_module.Tensor) else np.asarray(value).dtype).kind
-    return {"b": 0, "i": 1, "u": 1}.get(kind, 2)
-
-
-def result_type(a: Any, b: Any) -> np.dtype:
-    """PyTorch's promotion of two operands (tensors or Python numbers): the higher category (bool < int < float)
-    wins; within it, tensors decide over numbers; numbers alone give int64 or the default float."""
-    tensors = [v for v in (a, b) if isinstance(v, tensor_module.Tensor)]
-    top = max(_category(a), _category(b))
-    same = [t.dtype for t in tensors if _category(t) == top]
-    if same:
-        return np.result_type(*same)
-    return [np.dtype(bool), np.dtype(np.int64), dtypes.default_float()][top]
-
-
 def where(condition: Any, input: Any = None, other: Any = None) -> Tensor | tuple[Tensor, ...]:
     """``input`` where ``condition`` is True, else ``other`` (tensors or numbers, broadcast, promoted as PyTorch);
     the gradient goes to each branch where it was chosen. With the condition alone: ``nonzero(as_tuple=True)``."""
@@ -438,7 +422,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Tensor | tupl
     if input is None or other is None:
         raise TypeError("where(): give both input and other, or only the condition")
     condition = _mask(condition, "where")
-    dtype = result_type(input, other)
+    dtype = promote(input, other)
     a, b = (v.to(dtype) if isinstance(v, tensor_module.Tensor) else tensor_module.Tensor(v, dtype=dtype)
             for v in (input, other))  # fmt: skip
     return Where.apply(condition, a, b)
@@ -454,7 +438,7 @@ def nonzero(x: Any, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
 
 def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
     """An int64 tensor of shape (*x.shape, num_classes) with 1 at each class id of ``x`` (inferred as max + 1)."""
-    if x.dtype.kind not in "iu":
+    if x._data.dtype.kind not in "iu":
         raise TypeError(f"one_hot is only applicable to index tensors (int64), got {x.dtype}")
     ids = x._data
     if num_classes == -1:

@@ -156,7 +156,8 @@ def matmul(a, b):
     """PyTorch's ``a @ b``: 2-D by the fused ``MatMul``; a 1-D operand gets a dim of size 1 (before for ``a``,
     after for ``b``) that the result drops; more dims are batches, broadcast. Both operands share one dtype."""
     if a.dtype != b.dtype:
-        raise TypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
+        got = f"{a._data.dtype} and {b._data.dtype}"
+        raise TypeError(f"matmul: expected both operands to have the same dtype, got {got}")
     if a.ndim == 2 and b.ndim == 2:
         return MatMul.apply(a, b)
     if a.ndim == 0 or b.ndim == 0:
@@ -172,7 +173,7 @@ def einsum(equation: str, *operands):
     """PyTorch's ``torch.einsum(equation, *operands)`` (also with the operands as one list), explicit ``->``."""
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
-    dtypes = sorted({str(x.dtype) for x in operands})
+    dtypes = sorted({str(x._data.dtype) for x in operands})
     if len(dtypes) > 1:
         raise TypeError(f"einsum: expected operands of one dtype, got {' and '.join(dtypes)}")
     return Einsum.apply(equation, *operands)

@@ -9,6 +9,8 @@ the default float dtype.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..dtypes import default_float
@@ -40,3 +42,15 @@ def result_type(*operands: tuple[np.dtype, int]) -> np.dtype:
 def standing(array: np.ndarray) -> int:
     """A tensor's standing: 0-d or with dimensions."""
     return DIMENSIONED if array.ndim else ZERO_DIM
+
+
+def promote(*values: Any) -> np.dtype:
+    """The dtype PyTorch's promotion gives tensors, arrays and Python numbers together (as ``where``'s branches)."""
+    operands = []
+    for value in values:
+        if isinstance(value, bool | int | float):
+            operands.append((scalar_dtype(value), SCALAR))
+        else:
+            array = np.asarray(getattr(value, "_data", value))
+            operands.append((array.dtype, standing(array)))
+    return result_type(*operands)

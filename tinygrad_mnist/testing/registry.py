@@ -196,7 +196,7 @@ def gradient_matches_finite_differences(entry: OpEntry, sample: Sample) -> None:
     if not entry.differentiable:
         tensors = _tensors(sample)
         out = _call(entry, tensors, sample)
-        if out.dtype.kind not in "fc":
+        if out.numpy().dtype.kind not in "fc":
             assert not out.requires_grad, f"a {out.dtype} output requires grad"
         elif out.requires_grad:
             for i, g in enumerate(grad(out, tensors, _cotangent(out), allow_unused=True)):
@@ -245,9 +245,9 @@ def mixed_floats_promote(entry: OpEntry, sample: Sample) -> None:
             return
         raise AssertionError("float32 mixed with float64 was not refused")
     out = _call(entry, tensors, sample)
-    if out.dtype.kind not in "fc":
+    if out.numpy().dtype.kind not in "fc":
         return
-    expected = result_type(*[(t.dtype, standing(t.numpy())) for t in tensors])  # a 0-d float64 loses to float32
+    expected = result_type(*[(t.numpy().dtype, standing(t.numpy())) for t in tensors])  # a 0-d float64 loses to float32
     assert out.dtype == expected, f"float32 with float64 inputs gave a {out.dtype} output, PyTorch gives {expected}"
     for i, (t, g) in enumerate(zip(tensors, grad(out, tensors, _cotangent(out), allow_unused=True), strict=True)):
         assert g is None or g.dtype == t.dtype, f"input {i} is {t.dtype}, its gradient {g.dtype}"

@@ -230,7 +230,7 @@ def record_graph(
         name = names_of.get(key, "")
         kind = "input" if key in input_ids else "parameter" if leaf.requires_grad else "constant"
         node = Node(
-            ids[key], kind, name, tuple(leaf.shape), str(leaf.dtype), "",
+            ids[key], kind, name, tuple(leaf.shape), str(leaf.numpy().dtype), "",
             module=leaf_modules.get(key), value=Stats.of(leaf.numpy()), root=leaf is root,
             grad=Stats.of(leaf.grad.numpy()) if leaf.grad is not None else None,
         )  # fmt: skip
@@ -408,7 +408,8 @@ def _saved(op: Function, ids: Mapping[int, str], known: dict[int, Tensor]) -> li
         else:
             what = "tensor" if source is not None else "constant"
         entries.append(
-            Saved(what, source, tuple(tensor.shape), str(tensor.dtype), int(tensor.numpy().nbytes), id(tensor.numpy()))
+            Saved(what, source, tuple(tensor.shape), str(tensor.numpy().dtype), int(tensor.numpy().nbytes),
+                  id(tensor.numpy()))
         )
     return entries
 
@@ -476,7 +477,7 @@ def _add_second_order(
                 ids[id(parent)] = f"t{extra}"
                 extra += 1
                 constant = Node(
-                    ids[id(parent)], "constant", "", tuple(parent.shape), str(parent.dtype), "",
+                    ids[id(parent)], "constant", "", tuple(parent.shape), str(parent.numpy().dtype), "",
                     value=Stats.of(parent.numpy()),
                 )  # fmt: skip
                 constant.key = keys.leaf(constant, node.key, position)

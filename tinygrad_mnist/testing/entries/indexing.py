@@ -13,6 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ... import nn, where
+from ...ops.promotion import promote
 from ..graphs import shapes
 from ..registry import Sample, register_op
 from .samples import grid_arrays
@@ -226,15 +227,15 @@ register_op(
     lambda x, v, key: _setitem(x, v, key),
     set_items(),
     lambda x, v, key: _np_setitem(x, v, key),
-    lambda t, x, v, key: _setitem(x, v, _torch_key(t, key)),
+    lambda t, x, v, key: _setitem(x, v, _torch_key(t, key), t.result_type(x, v)),
     covers=["Tensor.__setitem__"],
 )
 
 
-def _setitem(x: Any, v: Any, key: Any) -> Any:
-    """``y[key] = v`` on a copy of ``x``; ``v`` is cast to y's dtype (as in PyTorch), so promote ``y`` first
-    for the battery's mixed-dtype property."""
-    y = x.double().clone() if "64" in str(v.dtype) else x.clone()
+def _setitem(x: Any, v: Any, key: Any, dtype: Any = None) -> Any:
+    """``y[key] = v`` on a copy of ``x``; ``v`` is cast to y's dtype (as in PyTorch), so ``y`` takes the
+    promoted dtype (``dtype``, for PyTorch's tensors) first, for the battery's mixed-dtype property."""
+    y = x.to(promote(x, v) if dtype is None else dtype).clone()
     y[key] = v
     return y
 
