@@ -4,7 +4,7 @@ from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, topological_order
 from .autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functions import METHOD_FUNCTIONS
-from .tensor import Tensor, cross_entropy
+from .tensor import Tensor, cat, concat, concatenate, cross_entropy, hstack, stack, vstack
 
 globals().update(METHOD_FUNCTIONS)  # torch.exp(x), torch.sum(x, dim), ...: Tensor methods as functions
 
@@ -14,13 +14,19 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "autograd",
+    "cat",
+    "concat",
+    "concatenate",
     "cross_entropy",
     "enable_grad",
     "gradcheck",
     "gradgradcheck",
+    "hstack",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",
+    "stack",
     "topological_order",
+    "vstack",
     *METHOD_FUNCTIONS,
 ]

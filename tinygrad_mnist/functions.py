@@ -17,7 +17,10 @@ ELEMENTWISE: tuple[str, ...] = ("exp", "log", "relu", "sigmoid", "tanh")
 #: Reductions, softmax and the matmul family.
 REDUCTIONS: tuple[str, ...] = ("sum", "mean", "matmul")
 #: Shapes and movement.
-SHAPES: tuple[str, ...] = ("reshape", "flatten", "clone")
+SHAPES: tuple[str, ...] = (
+    "reshape", "flatten", "clone", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes", "swapdims",
+    "t", "movedim", "narrow", "split", "chunk", "unbind", "flip", "roll", "tile", "tril", "triu",
+)
 #: Indexing.
 INDEXING: tuple[str, ...] = ()
 

@@ -4,18 +4,20 @@ from .conv import avg_pool2d, conv2d, max_pool2d
 from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh
 from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
 from .matmul import Linear, LinearBackward, MatMul
-from .movement import Cast, Clone, Reshape, Transpose
+from .movement import Cast, Clone, Concat, Flip, Narrow, Pad, Permute, Reshape
 from .reduce import Expand, Max, Sum
 
 __all__ = [
     "Add",
     "Cast",
     "Clone",
+    "Concat",
     "CrossEntropy",
     "CrossEntropyBackward",
     "Div",
     "Exp",
     "Expand",
+    "Flip",
     "Linear",
     "LinearBackward",
     "Log",
@@ -23,7 +25,10 @@ __all__ = [
     "MatMul",
     "Max",
     "Mul",
+    "Narrow",
     "Neg",
+    "Pad",
+    "Permute",
     "Pow",
     "ReLU",
     "Reshape",
@@ -32,7 +37,6 @@ __all__ = [
     "Sub",
     "Sum",
     "Tanh",
-    "Transpose",
     "avg_pool2d",
     "conv2d",
     "max_pool2d",
