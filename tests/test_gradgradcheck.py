@@ -189,7 +189,7 @@ def test_third_derivatives_by_gradgradcheck_of_a_gradient(name, x):
 
     def gradient(t: Tensor) -> Tensor:
         out = fn(t)
-        (g,) = grad(out, t, Tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape)), create_graph=True)
+        (g,) = grad(out, t, Tensor(np.linspace(-1.0, 1.0, out.numel()).reshape(out.shape)), create_graph=True)
         return g
 
     assert gradgradcheck(gradient, x)

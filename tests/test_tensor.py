@@ -208,7 +208,7 @@ def test_requires_grad_underscore_returns_self():
 
 def test_array_views():
     t = Tensor(np.arange(6.0).reshape(2, 3))
-    assert (t.shape, t.ndim, len(t), t.size) == ((2, 3), 2, 2, 6)
+    assert (t.shape, t.ndim, len(t), t.numel()) == ((2, 3), 2, 2, 6)
     assert t.numpy() is t.numpy()
     assert Tensor(np.array([[7.0]])).item() == 7.0
     with pytest.raises(ValueError, match=r"single-element.*\(2, 3\)"):

@@ -4,7 +4,7 @@ from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, topological_order
 from .autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functions import METHOD_FUNCTIONS
-from .tensor import Tensor, cat, concat, concatenate, cross_entropy, hstack, stack, vstack
+from .tensor import Size, Tensor, cat, concat, concatenate, cross_entropy, hstack, stack, vstack
 
 globals().update(METHOD_FUNCTIONS)  # torch.exp(x), torch.sum(x, dim), ...: Tensor methods as functions
 
@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError",
+    "Size",
     "Tensor",
     "autograd",
     "cat",

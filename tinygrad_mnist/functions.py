@@ -19,7 +19,7 @@ REDUCTIONS: tuple[str, ...] = ("sum", "mean", "matmul")
 #: Shapes and movement.
 SHAPES: tuple[str, ...] = (
     "reshape", "flatten", "clone", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes", "swapdims",
-    "t", "movedim", "narrow", "split", "chunk", "unbind", "flip", "roll", "tile", "tril", "triu",
+    "t", "movedim", "narrow", "split", "chunk", "unbind", "flip", "roll", "tile", "tril", "triu", "numel",
 )
 #: Indexing.
 INDEXING: tuple[str, ...] = ()

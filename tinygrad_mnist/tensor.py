@@ -51,6 +51,19 @@ def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
     return np.asarray(value, dtype=np.float32 if dtype is None else dtype)
 
 
+class Size(tuple):
+    """A tensor's shape, PyTorch's ``torch.Size``: a tuple of ints that prints as one and counts its elements."""
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"tinygrad_mnist.Size([{', '.join(map(str, self))}])"
+
+    __str__ = tuple.__repr__  # error messages name shapes as tuples: "(2, 3)"
+
+
 #: In-place arithmetic: method name -> (the NumPy ufunc that writes in place, the op recorded in a graph).
 _IN_PLACE: dict[str, tuple[np.ufunc, type[Function]]] = {
     "add_": (np.add, ops.Add),
@@ -279,8 +292,8 @@ class Tensor:
     # ----- plain-array views ------------------------------------------------------
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -289,10 +302,6 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return self._data.ndim
-
-    @property
-    def size(self) -> int:
-        return self._data.size
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -467,6 +476,69 @@ class Tensor:
 
     # ----- shapes ---------------------------------------------------------------------
 
+    def size(self, dim: int | None = None) -> Size | int:
+        """The shape (a ``Size``), or the length of dim ``dim`` (PyTorch's; ``numel()`` counts the elements)."""
+        return self.shape if dim is None else self._data.shape[ops.movement.normalize_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self._data.size
+
+    nelement = numel
+
+    def tolist(self) -> Any:
+        """The values as (nested lists of) Python numbers; a 0-d tensor gives a number."""
+        return self._data.tolist()
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from its graph in place: it becomes a leaf that does not require grad."""
+        self._op, self.requires_grad = None, False
+        return self
+
+    def contiguous(self) -> Tensor:
+        """This tensor if its memory is in row-major order, else a row-major copy (recorded)."""
+        return self if self.is_contiguous() else ops.Clone.apply(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def _scalar(self, kind: type) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return kind(self._data.reshape(-1)[0])
+
+    def __float__(self) -> float:
+        return self._scalar(float)
+
+    def __int__(self) -> int:
+        return self._scalar(int)
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+        return bool(self._data.reshape(-1)[0])
+
+    def __index__(self) -> int:
+        if self._data.size != 1 or not np.issubdtype(self._data.dtype, np.integer):
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(-1)[0])
+
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``); others as ``str``, PyTorch's."""
+        return format(self.item(), format_spec) if self._data.ndim == 0 else object.__format__(self, format_spec)
+
+    def __iter__(self) -> Any:
+        """The slices along the first dim, each a tensor connected to the graph (``unbind(0)``)."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+
     def view(self, *shape: int | tuple[int, ...]) -> Tensor:
         """``reshape`` that must not copy: the result shares this tensor's memory (PyTorch's ``view``)."""
         out = self.reshape(*shape)
@@ -554,7 +626,7 @@ class Tensor:
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         """The slices along ``dim``, each without that dim."""
-        return tuple(piece.squeeze(dim) for piece in self.split(1, dim)) if self.shape[dim] else ()
+        return tuple(piece.squeeze(dim) for piece in self.split(1, dim)) if self._data.shape[dim] else ()
 
     def flip(self, *dims: int | tuple[int, ...]) -> Tensor:
         """Elements in reverse order along ``dims`` (a copy)."""
@@ -662,7 +734,8 @@ def cat(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
                 f"cat: sizes of tensors must match except in dimension {dim}: tensor 0 has shape {tensors[0].shape}, "
                 f"tensor {i} has {t.shape}"
             )
-    dtype = np.result_type(*(t._data for t in given))
+    floats = [t._data for t in given if np.issubdtype(t._data.dtype, np.floating)]
+    dtype = np.result_type(*(floats or [t._data for t in given]))  # PyTorch's: an int joins a float as the float
     return ops.Concat.apply(d, *(t.to(dtype) for t in tensors))
 
 

@@ -263,7 +263,7 @@ def _axes(node: OnnxNode, inputs: list[Any]) -> tuple[int, ...] | None:
     """A Reduce* node's axes: the attribute (older opsets) or the second input; None for all axes."""
     if "axes" in node.attributes:
         return tuple(node.attributes["axes"])
-    if len(inputs) > 1 and inputs[1] is not None and inputs[1].size:
+    if len(inputs) > 1 and inputs[1] is not None and inputs[1].numel():
         return tuple(int(a) for a in inputs[1].numpy().reshape(-1))
     return None
 
@@ -373,7 +373,7 @@ def _expand_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
 
 def _pow_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
     x, exponent = inputs
-    if exponent.requires_grad or exponent.size != 1:
+    if exponent.requires_grad or exponent.numel() != 1:
         raise _unsupported(node, "only a constant number as the exponent is supported")
     value = exponent.item()
     return x ** (int(value) if float(value).is_integer() else float(value))

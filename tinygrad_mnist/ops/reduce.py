@@ -59,7 +59,7 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        if x.size == 0:
+        if x._data.size == 0:
             raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
         axes = normalize_axes(axis, x.ndim)
         out = np.max(x._data, axis=axes, keepdims=True)
