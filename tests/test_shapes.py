@@ -7,7 +7,7 @@ import pytest
 
 import tinygrad_mnist as tm
 from tinygrad_mnist import Size, Tensor
-from tinygrad_mnist.nn import functional as F
+from tinygrad_mnist.nn import functional
 
 X = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
 
@@ -25,6 +25,7 @@ CALLS = [
     ("squeeze", lambda lib, t: t.unsqueeze(0).unsqueeze(-1).squeeze()),
     ("squeeze dim", lambda lib, t: t.unsqueeze(1).squeeze(1)),
     ("squeeze non-1 dim", lambda lib, t: t.squeeze(0)),
+    ("squeeze keeps other 1s", lambda lib, t: t.unsqueeze(0).unsqueeze(-1).squeeze(0)),
     ("squeeze tuple", lambda lib, t: t.unsqueeze(0).unsqueeze(-1).squeeze((0, -1))),
     ("unsqueeze end", lambda lib, t: t.unsqueeze(3)),
     ("unsqueeze negative", lambda lib, t: t.unsqueeze(-4)),
@@ -53,8 +54,8 @@ CALLS = [
     ("stack", lambda lib, t: lib.stack([t, t * 3], -1)),
     ("hstack", lambda lib, t: lib.hstack([t, t])),
     ("vstack", lambda lib, t: lib.vstack([t.flatten(), t.flatten()])),
-    ("pad", lambda lib, t: (F if lib is tm else lib.nn.functional).pad(t, (1, 2))),
-    ("pad crop", lambda lib, t: (F if lib is tm else lib.nn.functional).pad(t, (-1, 1, 2, -1), value=-1.0)),
+    ("pad", lambda lib, t: (functional if lib is tm else lib.nn.functional).pad(t, (1, 2))),
+    ("pad crop", lambda lib, t: (functional if lib is tm else lib.nn.functional).pad(t, (-1, 1, 2, -1), value=-1.0)),
     ("function transpose", lambda lib, t: lib.transpose(t, 1, 2)),
     ("function squeeze", lambda lib, t: lib.squeeze(lib.unsqueeze(t, 0))),
 ]
@@ -73,7 +74,7 @@ def test_values_and_gradients_match_pytorch(call):
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
 
 
-def test_transpose_swaps_two_dims_and_T_reverses_all():
+def test_transpose_swaps_two_dims_and_t_reverses_all():
     t = Tensor(X)
     assert t.transpose(0, 2).shape == (4, 3, 2) and t.transpose(1, -1).shape == (2, 4, 3)
     assert t.T.shape == (4, 3, 2) and Tensor(np.zeros((2, 3))).t().shape == (3, 2)
@@ -100,7 +101,7 @@ def test_transpose_swaps_two_dims_and_T_reverses_all():
         (lambda t: tm.stack([t, t.flatten()]), RuntimeError, "equal size"),
         (lambda t: tm.cat([]), ValueError, "non-empty"),
         (lambda t: t.size(3), IndexError, "got 3"),
-        (lambda t: F.pad(t, (1,)), ValueError, "pairs"),
+        (lambda t: functional.pad(t, (1,)), ValueError, "pairs"),
     ],
 )
 def test_errors_name_the_shape_and_dims(call, error, words):
@@ -147,6 +148,7 @@ def test_size_repr_matches_pytorch():
 def test_conversions_of_one_element_tensors():
     one = Tensor(np.array([2.5], dtype=np.float32))
     assert float(one) == 2.5 and int(one) == 2 and bool(one) and not bool(Tensor(0.0))
+    assert int(Tensor(-2.7)) == -2 and int(Tensor(np.array([3.7]))) == 3  # truncated, as int(float)
     assert [10, 20, 30][Tensor(np.array(1))] == 20 and range(Tensor(np.array([3])))[-1] == 2
     assert Tensor(X).tolist() == X.tolist() and Tensor(3.0).tolist() == 3.0
     for convert in (float, int, bool):
@@ -196,5 +198,5 @@ def test_split_and_chunk_sizes_as_pytorch():
 
 def test_nn_flatten_keeps_start_dim_1():
     images = Tensor(np.zeros((5, 1, 28, 28)))
-    assert tm.nn.Flatten()(images).shape == (5, 784) and F.flatten(images).shape == (5, 784)
+    assert tm.nn.Flatten()(images).shape == (5, 784) and functional.flatten(images).shape == (5, 784)
     assert images.flatten().shape == (5 * 784,) and tm.flatten(images, 1).shape == (5, 784)
