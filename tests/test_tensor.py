@@ -431,10 +431,16 @@ def test_top_level_functions_are_the_tensor_methods_called_on_the_first_argument
     import tinygrad_mnist
 
     x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]))
-    arguments = {"matmul": (x,), "reshape": (-1,)}
+    arguments = {"matmul": (x,), "reshape": (-1,), "unflatten": (1, (2, 1)), "transpose": (0, 1), "swapaxes": (0, 1)}
+    arguments |= {"swapdims": (0, 1), "movedim": (0, 1), "narrow": (1, 0, 1), "split": (1,), "chunk": (2,)}
+    arguments |= {"flip": (0,), "roll": (1,), "tile": ((2,),), "unsqueeze": (0,), "permute": (1, 0)}
+
+    def as_array(out):
+        return np.stack([t.numpy() for t in out]) if isinstance(out, tuple) else np.asarray(out)
+
     for name in tinygrad_mnist.functions.METHOD_FUNCTIONS:
         args = arguments.get(name, ())
         found, expected = getattr(tinygrad_mnist, name)(x, *args), getattr(x, name)(*args)
-        np.testing.assert_array_equal(found.numpy(), expected.numpy(), err_msg=name)
+        np.testing.assert_array_equal(as_array(found), as_array(expected), err_msg=name)
     with pytest.raises(TypeError, match="argument 'input' must be a Tensor, not list"):
         tinygrad_mnist.exp([1.0])
