@@ -273,7 +273,7 @@ def test_a_small_cnn_backpropagates_through_every_op():
     def network(x, w1, b1, w2):
         h = max_pool2d(conv2d(x, w1, b1, padding=1).tanh(), 2)
         h = avg_pool2d(conv2d(h, w2, stride=2, padding=1), 2, stride=1)
-        return h.flatten()
+        return h.flatten(1)
 
     gradcheck(
         network,

@@ -76,7 +76,7 @@ def test_op_results_are_always_arrays(shape):
 def test_negative_transpose_axes_send_the_gradient_back_to_the_right_axes():
     x = Tensor(np.zeros((2, 3, 4)), requires_grad=True)
     seed = np.arange(24.0).reshape(4, 2, 3)
-    x.transpose(-1, 0, -2).backward(seed)
+    x.permute(-1, 0, -2).backward(seed)
     np.testing.assert_array_equal(x.grad.numpy(), seed.transpose(1, 2, 0))
 
 

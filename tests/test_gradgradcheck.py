@@ -109,7 +109,7 @@ def test_reshape_twice(x):
 @given(x=arrays(shapes(min_dims=1, max_side=3)), data=st.data())
 def test_transpose_twice(x, data):
     axes = tuple(data.draw(st.permutations(range(x.ndim))))
-    assert gradgradcheck(lambda t: t.transpose(*axes) ** 2, x)
+    assert gradgradcheck(lambda t: t.permute(*axes) ** 2, x)
     assert gradgradcheck(lambda t: t.T**2, x)
 
 
@@ -189,7 +189,7 @@ def test_third_derivatives_by_gradgradcheck_of_a_gradient(name, x):
 
     def gradient(t: Tensor) -> Tensor:
         out = fn(t)
-        (g,) = grad(out, t, Tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape)), create_graph=True)
+        (g,) = grad(out, t, Tensor(np.linspace(-1.0, 1.0, out.numel()).reshape(out.shape)), create_graph=True)
         return g
 
     assert gradgradcheck(gradient, x)

@@ -121,13 +121,14 @@ def _linear_case(draw: st.DrawFn) -> Any:
 
 def _reshape_case(draw: st.DrawFn) -> Any:
     features = _features(draw, 2)
-    return draw(st.sampled_from([lambda x: x.flatten(), lambda x: x.reshape(-1), lambda x: x.reshape(-1, 1)])), features
+    flats = [lambda x: x.flatten(1), lambda x: x.reshape(-1), lambda x: x.reshape(-1, 1)]
+    return draw(st.sampled_from(flats)), features
 
 
 def _transpose_case(draw: st.DrawFn) -> Any:
     features = _features(draw, 2)
     axes = draw(st.permutations(range(3)))
-    return draw(st.sampled_from([lambda x: x.transpose(*axes), lambda x: x.T])), features
+    return draw(st.sampled_from([lambda x: x.permute(*axes), lambda x: x.T])), features
 
 
 def _reduce_case(method: str) -> Callable[[st.DrawFn], Any]:
@@ -189,7 +190,7 @@ OP_CASES = [
     OpCase("MatMul", _matmul_case),
     OpCase("Linear", _linear_case),
     OpCase("Reshape", _reshape_case),
-    OpCase("Transpose", _transpose_case),
+    OpCase("Permute", _transpose_case),
     OpCase("Sum", _reduce_case("sum")),
     OpCase("Max", _reduce_case("amax")),
     OpCase("Expand", _expand_case),

@@ -32,49 +32,7 @@ RTOL, ATOL = 1e-4, 1e-5
 TOLERANCES: dict[str, tuple[float, float, str]] = {}
 #: Scripts that do not run yet under tinygrad_mnist, and what they need; strict, so each marker must go when
 #: its script passes. The merger's checklist: remove a line when the features it names have landed.
-NEEDS: dict[str, str] = {
-    "autoencoder.py": "from_numpy; slicing x[i:j]; Tensor.dim(); mean(dim=); std(); min(); tolist()",
-    "bigram_counts.py": "zeros(dtype=int32); dtype objects; N[i, j] indexing and N[i, j] += 1 (__setitem__); "
-    "int tensor + 1 stays int; sum(1, keepdim=True); tolist(); cumsum(dim=); Tensor < float -> bool; "
-    "sum of bool -> int",
-    "bigram_neural.py": "tensor() function (torch.tensor is the module); int list -> int64; nelement(); "
-    "F.one_hot; tensor(dtype=, requires_grad=); sum(1, keepdim=True); arange; probs[arange(n), ys] indexing "
-    "with gradient; topk(...).indices; tolist()",
-    "broadcasting.py": "tensor(dtype=); dtype objects; arange(float); unsqueeze; tolist(); ones(*sizes); "
-    "mean/std(dim=, keepdim=); abs; max(); sqrt; eye; argmin(dim=); sum(dim=tuple); sub",
-    "char_mlp.py": "tensor() function; int lists -> int64; zeros; from_numpy; nelement(); X[ix] and C[X] "
-    "int-tensor indexing with gradient; view; torch.argmax(t, dim=)",
-    "custom_function_legendre.py": "dtype objects (torch.float); linspace; sin; full(); tensor() function; "
-    "allclose; tolist()",
-    "grad_mode.py": "tensor() function; ones; __setitem__ (on a detached tensor, sharing memory; under no_grad); "
-    "tolist()",
-    "higher_order_grad.py": "tensor() function; indexing x[0], g[i]; sin; stack; allclose; tolist(); "
-    "tensor(dtype=); norm()",
-    "inplace_and_data.py": "zeros(dtype=); __setitem__ (ints, slices, bool masks, counts[i] += 1); "
-    "clamp_(min=, max=); Tensor > float -> bool; tensor() function; torch.max(t, 1) -> (values, indices); "
-    "copy_ of an int tensor into float32; tolist()",
-    "logistic_regression.py": "tensor(dtype=); dtype objects; from_numpy; zeros; 2-D @ 1-D matmul; clamp; "
-    "Tensor > float and Tensor == Tensor -> bool tensors; sum of bool; indexing w[0]; int(Tensor)",
-    "mnist_cnn.py": "tensor(dtype=); dtype objects; view; indexing param[0] and images[slice]; "
-    "dim(); numel(); argmax(dim=, keepdim=); eq; view_as; tolist()",
-    "mnist_mlp.py": "from_numpy; slicing x[i:j]; torch.max(t, 1) -> (values, indices); Tensor == Tensor -> bool; "
-    "size(0); argmax(dim=); tolist()",
-    "nn_from_scratch.py": "tensor() function on ndarrays (keeps int64/float32); min(); zeros(requires_grad=); "
-    "unsqueeze; input[range(n), target] indexing with gradient; argmax(dim=); Tensor == Tensor -> bool; "
-    "slicing x[i:j]",
-    "polynomial_autograd.py": "manual_seed; linspace; sin; tensor() function (0-d, requires_grad=)",
-    "polynomial_nn.py": "linspace; sin; tensor() function (int list -> int64); dtype objects; unsqueeze; "
-    "pow(Tensor) with an int64 exponent tensor; indexing weight[:, 0]",
-    "polynomial_optim.py": "linspace; sin; stack(dim=); tensor(ndarray, dtype=); squeeze(1); Tensor.pow",
-    "polynomial_tensors.py": "dtype objects (torch.float); linspace(dtype=); sin; tensor(float, dtype=); Tensor.pow",
-    "reductions.py": "tensor(dtype=); dtype objects; flatten() from dim 0; tolist(); sum(dim=tuple, keepdim=); "
-    "mean(dim=, keepdim=); var/std(dim, unbiased=); norm(p=, dim=); prod; amax; max/min(dim) named tuples; "
-    "argmin; topk; sort(descending=); argsort; cumsum; logsumexp; torch.log_softmax; all/any(dim=); indexing",
-    "tensor_basics.py": "tensor() function and from_numpy with PyTorch dtypes; dtype objects; ones/zeros/ones_like/"
-    "zeros_like/full/eye/arange/linspace; size()/size(d)/Size/dim/numel; indexing (ints, slices with steps, ..., "
-    "None, bool masks, int lists and tensors); cat; stack; sum/mean/max/argmax(dim=, keepdim=); torch.max(t, dim); "
-    "== and > -> bool; all/any; 2-D @ 1-D matmul; tolist(); float()/int() of a tensor; int / 2 -> float32",
-}
+NEEDS: dict[str, str] = {}
 #: A printed number: ints, decimals, exponents, inf and nan (not inside words); one group, so that split keeps it.
 NUMBER = re.compile(
     r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|(?<![A-Za-z_])(?:inf|nan)(?![A-Za-z_])))"

@@ -209,7 +209,7 @@ def test_requires_grad_underscore_returns_self():
 
 def test_array_views():
     t = Tensor(np.arange(6.0).reshape(2, 3))
-    assert (t.shape, t.ndim, len(t), t.size) == ((2, 3), 2, 2, 6)
+    assert (t.shape, t.ndim, len(t), t.numel()) == ((2, 3), 2, 2, 6)
     assert t.numpy() is t.numpy()
     assert Tensor(np.array([[7.0]])).item() == 7.0
     with pytest.raises(ValueError, match=r"single-element.*\(2, 3\)"):
@@ -447,6 +447,9 @@ def test_top_level_functions_are_the_tensor_methods_called_on_the_first_argument
         "index_fill": (x, 1, [0], 3.0), "masked_fill": (x, mask, -1.0), "masked_select": (x, mask),
         "take_along_dim": (x, index, 1),
     }  # fmt: skip
+    arguments |= {"unflatten": (x, 1, (2, 1)), "transpose": (x, 0, 1), "swapaxes": (x, 0, 1), "swapdims": (x, 0, 1)}
+    arguments |= {"movedim": (x, 0, 1), "narrow": (x, 1, 0, 1), "split": (x, 1), "chunk": (x, 2), "flip": (x, 0)}
+    arguments |= {"roll": (x, 1), "tile": (x, (2,)), "unsqueeze": (x, 0), "permute": (x, 1, 0)}
     for name in tinygrad_mnist.functions.METHOD_FUNCTIONS:
         first = flags if name.startswith("bitwise") else x
         first, *args = arguments.get(name, (first, first) if name in binary else (first,))

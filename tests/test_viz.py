@@ -150,7 +150,7 @@ def test_roles_are_drawn_in_their_own_styles():
     assert {shapes[name] for name in PARAMETERS} == {"cylinder"}
     assert shapes["CrossEntropy"] == "doubleoctagon"
     assert shapes["(784, 5) float32"] == "invhouse"  # the unnamed input
-    assert {shapes[name] for name in ("MatMul", "Add", "ReLU", "Transpose")} == {"box"}
+    assert {shapes[name] for name in ("MatMul", "Add", "ReLU", "Permute")} == {"box"}
     assert f"value {t['loss'].item():.4g}" in lines(nodes["op0"])
 
 

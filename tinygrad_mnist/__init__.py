@@ -74,7 +74,7 @@ from .random import (
     seed,
     set_rng_state,
 )
-from .tensor import Tensor, cross_entropy
+from .tensor import Size, Tensor, cat, concat, concatenate, cross_entropy, hstack, stack, vstack
 
 globals().update(METHOD_FUNCTIONS)  # torch.exp(x), torch.sum(x, dim), ...: Tensor methods as functions
 
@@ -141,17 +141,24 @@ __all__ = [
     "is_inference_mode_enabled",
     "dtypes",
     "GradcheckError",
+    "Size",
     "Tensor",
     "autograd",
+    "cat",
+    "concat",
+    "concatenate",
     "cross_entropy",
     "einsum",
     "enable_grad",
     "gradcheck",
     "gradgradcheck",
+    "hstack",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",
+    "stack",
     "topological_order",
     "where",
+    "vstack",
     *METHOD_FUNCTIONS,
 ]

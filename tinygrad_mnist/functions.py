@@ -30,7 +30,10 @@ REDUCTIONS: tuple[str, ...] = (
     "matmul", "mm", "bmm", "dot", "mv", "outer",
 )  # fmt: skip
 #: Shapes and movement.
-SHAPES: tuple[str, ...] = ("reshape", "flatten", "clone")
+SHAPES: tuple[str, ...] = (
+    "reshape", "flatten", "clone", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes", "swapdims",
+    "t", "movedim", "narrow", "split", "chunk", "unbind", "flip", "roll", "tile", "tril", "triu", "numel",
+)
 #: Indexing.
 INDEXING: tuple[str, ...] = (
     "index_select", "gather", "scatter", "scatter_add", "index_add", "index_copy", "index_fill", "masked_fill",

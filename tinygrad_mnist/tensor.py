@@ -67,6 +67,19 @@ def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
     return np.asarray(value, dtype=np.float32 if dtype is None else dtype)
 
 
+class Size(tuple):
+    """A tensor's shape, PyTorch's ``torch.Size``: a tuple of ints that prints as one and counts its elements."""
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"tinygrad_mnist.Size([{', '.join(map(str, self))}])"
+
+    __str__ = tuple.__repr__  # error messages name shapes as tuples: "(2, 3)"
+
+
 #: In-place arithmetic: method name -> (the NumPy ufunc that writes in place, the op recorded in a graph).
 _IN_PLACE: dict[str, tuple[np.ufunc, type[Function]]] = {
     "add_": (np.add, ops.Add),
@@ -358,8 +371,8 @@ class Tensor:
     # ----- plain-array views ------------------------------------------------------
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> dtypes.dtype:
@@ -369,10 +382,6 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return self._data.ndim
-
-    @property
-    def size(self) -> int:
-        return self._data.size
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -892,9 +901,17 @@ class Tensor:
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         return self._view(ops.Reshape.apply(self, _shape_argument(shape)))
 
-    def transpose(self, *axes: int) -> Tensor:
-        """Permute axes (all reversed when none are given, like ``.T``)."""
-        return self._view(ops.Transpose.apply(self, axes or None))
+    def permute(self, *dims: int | tuple[int, ...]) -> Tensor:
+        """The dims reordered (a view): ``x.permute(0, 2, 3, 1)`` turns NCHW into NHWC."""
+        return self._view(ops.Permute.apply(self, _shape_argument(dims)))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Dims ``dim0`` and ``dim1`` swapped (a view), PyTorch's; ``permute`` reorders all of them."""
+        dims = list(range(self.ndim))
+        a, b = (ops.movement.normalize_dim(d, self.ndim, "transpose") for d in (dim0, dim1))
+        if self.ndim:
+            dims[a], dims[b] = dims[b], dims[a]
+        return self.permute(dims)
 
     def _view(self, out: Tensor) -> Tensor:
         """``out``, sharing this tensor's version counter when its array is a view of this one's, as in PyTorch."""
@@ -905,11 +922,15 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return self.transpose()
+        """All dims reversed."""
+        return self.permute(tuple(range(self.ndim))[::-1])
 
-    def flatten(self, start_dim: int = 1) -> Tensor:
-        """Merge all axes from ``start_dim`` on into one: (m, 1, 28, 28) -> (m, 784)."""
-        return self.reshape(*self.shape[:start_dim], -1)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims ``start_dim..end_dim`` merged into one (PyTorch's default: all of them; a 0-d tensor gives (1,))."""
+        start, end = (ops.movement.normalize_dim(d, self.ndim, "flatten") for d in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        return self.reshape(*self.shape[:start], int(np.prod(self.shape[start : end + 1])), *self.shape[end + 1 :])
 
     def clone(self) -> Tensor:
         """A copy with an array of its own; the gradient flows back to this tensor."""
@@ -1084,6 +1105,193 @@ class Tensor:
         self._versions[0] += 1
         return self
 
+    # ----- shapes ---------------------------------------------------------------------
+
+    def size(self, dim: int | None = None) -> Size | int:
+        """The shape (a ``Size``), or the length of dim ``dim`` (PyTorch's; ``numel()`` counts the elements)."""
+        return self.shape if dim is None else self._data.shape[ops.movement.normalize_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self._data.size
+
+    nelement = numel
+
+    def tolist(self) -> Any:
+        """The values as (nested lists of) Python numbers; a 0-d tensor gives a number."""
+        return self._data.tolist()
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from its graph in place: it becomes a leaf that does not require grad."""
+        self._op, self.requires_grad = None, False
+        return self
+
+    def contiguous(self) -> Tensor:
+        """This tensor if its memory is in row-major order, else a row-major copy (recorded)."""
+        return self if self.is_contiguous() else ops.Clone.apply(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def _scalar(self, kind: type) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return kind(self._data.reshape(-1)[0])
+
+    def __float__(self) -> float:
+        return self._scalar(float)
+
+    def __int__(self) -> int:
+        return self._scalar(int)
+
+    def __index__(self) -> int:
+        if self._data.size != 1 or not np.issubdtype(self._data.dtype, np.integer):
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(-1)[0])
+
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``); others as ``str``, PyTorch's."""
+        return format(self.item(), format_spec) if self._data.ndim == 0 else object.__format__(self, format_spec)
+
+    def __iter__(self) -> Any:
+        """The slices along the first dim, each a tensor connected to the graph (``unbind(0)``)."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+
+    def view(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """``reshape`` that must not copy: the result shares this tensor's memory (PyTorch's ``view``)."""
+        out = self.reshape(*shape)
+        if self._data.size and not np.shares_memory(out._data, self._data):
+            raise RuntimeError(
+                f"view: a tensor of shape {self.shape} with strides {self._data.strides} cannot be viewed as "
+                f"{out.shape} without a copy; use .reshape(...) or .contiguous().view(...)"
+            )
+        return out
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def unflatten(self, dim: int, sizes: tuple[int, ...]) -> Tensor:
+        """Dim ``dim`` split into ``sizes`` (one of them may be -1)."""
+        d = ops.movement.normalize_dim(dim, self.ndim, "unflatten")
+        return self.reshape(*self.shape[:d], *sizes, *self.shape[d + 1 :])
+
+    def squeeze(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
+        """Dims of size 1 removed: all of them, or those of ``dim`` (others are left, as PyTorch)."""
+        dims = range(self.ndim) if dim is None else _dims_argument(dim, self.ndim, "squeeze")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A dim of size 1 inserted at ``dim`` (in ``[-ndim - 1, ndim]``)."""
+        d = ops.movement.normalize_dim(dim, self.ndim + 1, "unsqueeze")
+        return self.reshape(*self.shape[:d], 1, *self.shape[d:])
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix (0-d and 1-d tensors are returned as they are)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.T
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dims swapped: a batch of transposed matrices."""
+        if self.ndim < 2:
+            raise RuntimeError(f"mT: tensor.mT is only supported on matrices or batches of matrices, got {self.ndim}-D")
+        return self.transpose(-2, -1)
+
+    def movedim(self, source: int, destination: int) -> Tensor:
+        """Dim ``source`` moved to position ``destination``, the others keeping their order."""
+        order = list(range(self.ndim))
+        order.insert(ops.movement.normalize_dim(destination, self.ndim, "movedim"), order.pop(source))
+        return self.permute(order)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """Elements ``start:start + length`` along ``dim`` (a view sharing memory)."""
+        d = ops.movement.normalize_dim(dim, self.ndim, "narrow")
+        start = start + self.shape[d] if start < 0 else start
+        if not (start >= 0 and length >= 0 and start + length <= self.shape[d]):
+            raise IndexError(f"narrow: start {start} + length {length} exceeds dim {dim} of size {self.shape[d]}")
+        return self._view(ops.Narrow.apply(self, d, start, length))
+
+    def split(self, split_size_or_sections: int | list[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along ``dim``: of ``split_size`` each (the last may be smaller), or of the listed sizes."""
+        d = ops.movement.normalize_dim(dim, self.ndim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, int):
+            step = split_size_or_sections
+            sizes = [min(step, n - s) for s in range(0, n, step)] if step > 0 else [n]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise RuntimeError(f"split: sizes {sizes} sum to {sum(sizes)}, not to dim {dim} of size {n}")
+        starts = np.cumsum([0, *sizes]).tolist()
+        return tuple(self.narrow(d, start, size) for start, size in zip(starts, sizes, strict=False))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """At most ``chunks`` pieces along ``dim`` of ``ceil(size / chunks)`` each."""
+        n = self.shape[ops.movement.normalize_dim(dim, self.ndim, "chunk")]
+        return self.split(max(-(-n // chunks), 1), dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, each without that dim."""
+        return tuple(piece.squeeze(dim) for piece in self.split(1, dim)) if self._data.shape[dim] else ()
+
+    def flip(self, *dims: int | tuple[int, ...]) -> Tensor:
+        """Elements in reverse order along ``dims`` (a copy)."""
+        return ops.Flip.apply(self, _dims_argument(_shape_argument(dims), self.ndim, "flip"))
+
+    def roll(self, shifts: int | tuple[int, ...], dims: int | tuple[int, ...] | None = None) -> Tensor:
+        """Elements shifted by ``shifts`` along ``dims``, wrapping around (over the flattened tensor without dims)."""
+        if dims is None:
+            return self.flatten().roll(shifts, 0).view(self.shape)
+        out = self
+        for shift, dim in zip(np.atleast_1d(shifts).tolist(), np.atleast_1d(dims).tolist(), strict=True):
+            n = self.shape[ops.movement.normalize_dim(dim, self.ndim, "roll")]
+            if n:
+                out = cat(out.split([n - shift % n, shift % n], dim)[::-1], dim)
+        return out
+
+    def repeat(self, *sizes: int | tuple[int, ...]) -> Tensor:
+        """This tensor tiled ``sizes[i]`` times along dim ``i`` (extra leading sizes add dims)."""
+        sizes = _shape_argument(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: {len(sizes)} repeats given for a tensor of {self.ndim} dims {self.shape}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        pairs = tuple(x for n in shape for x in (1, n))
+        tiled = self.reshape(pairs).expand(tuple(x for r, n in zip(sizes, shape, strict=True) for x in (r, n)))
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape, strict=True)))
+
+    def tile(self, *dims: int | tuple[int, ...]) -> Tensor:
+        """``repeat`` with too few sizes padded with leading 1s."""
+        dims = _shape_argument(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (elements above ``diagonal`` zeroed)."""
+        return self * Tensor(np.tri(*self.shape[-2:], diagonal, dtype=bool))
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (elements below ``diagonal`` zeroed)."""
+        return self * Tensor(~np.tri(*self.shape[-2:], diagonal - 1, dtype=bool))
+
     # ----- convolution and pooling (NCHW) ---------------------------------------------
 
     def conv2d(
@@ -1198,6 +1406,57 @@ def _maximum(a: Tensor, b: Tensor) -> Tensor:
 
 def _minimum(a: Tensor, b: Tensor) -> Tensor:
     return ops.Extremum.apply(a, b, False)
+
+
+def _dims_argument(dims: int | tuple[int, ...], ndim: int, name: str) -> tuple[int, ...]:
+    """One dim or several as a tuple of dims in ``range(ndim)``, or PyTorch's errors."""
+    dims = tuple(ops.movement.normalize_dim(d, ndim, name) for d in np.atleast_1d(dims).tolist())
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"{name}: dim {dims} appears multiple times in the list of dims")
+    return dims
+
+
+def cat(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along ``dim``; all other dims must match. Empty 1-d tensors are skipped, as PyTorch."""
+    given = list(tensors)
+    tensors = [t for t in given if t.shape != (0,)] or given[:1]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of Tensors")
+    d = ops.movement.normalize_dim(dim, tensors[0].ndim, "cat")
+    for i, t in enumerate(tensors):
+        rest = tensors[0].shape[:d] + tensors[0].shape[d + 1 :]
+        if t.ndim != tensors[0].ndim or t.shape[:d] + t.shape[d + 1 :] != rest:
+            raise RuntimeError(
+                f"cat: sizes of tensors must match except in dimension {dim}: tensor 0 has shape {tensors[0].shape}, "
+                f"tensor {i} has {t.shape}"
+            )
+    floats = [t._data for t in given if np.issubdtype(t._data.dtype, np.floating)]
+    dtype = np.result_type(*(floats or [t._data for t in given]))  # PyTorch's: an int joins a float as the float
+    return ops.Concat.apply(d, *(t.to(dtype) for t in tensors))
+
+
+def stack(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
+    """The tensors, all of one shape, joined along a new dim ``dim``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of Tensors")
+    if any(t.shape != tensors[0].shape for t in tensors):
+        raise RuntimeError(f"stack: expects each tensor to be equal size, got {[t.shape for t in tensors]}")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+concat = concatenate = cat
+
+
+def hstack(tensors: Iterable[Tensor]) -> Tensor:
+    """``cat`` along dim 1, or along dim 0 for 1-d tensors."""
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Iterable[Tensor]) -> Tensor:
+    """``cat`` along dim 0 of the tensors made at least 2-d."""
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

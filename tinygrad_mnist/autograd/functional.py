@@ -50,7 +50,7 @@ def vjp(
         if v is not None:
             v = _grad_preprocess(_as_tuple(v, "v", "vjp")[1], create_graph, need_graph=False)
             _validate_v(v, outputs, is_outputs_tuple)
-        elif len(outputs) != 1 or outputs[0].size != 1:
+        elif len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError(
                 "The vector v can only be None if the user-provided function returns a single Tensor "
                 "with a single element."
@@ -82,7 +82,7 @@ def jvp(
         if v is not None:
             v = _grad_preprocess(_as_tuple(v, "v", "jvp")[1], create_graph, need_graph=False)
             _validate_v(v, inputs, is_inputs_tuple)
-        elif len(inputs) != 1 or inputs[0].size != 1:
+        elif len(inputs) != 1 or inputs[0].numel() != 1:
             raise RuntimeError(
                 "The vector v can only be None if the input to the user-provided function is a single Tensor "
                 "with a single element."
@@ -151,7 +151,7 @@ def hessian(
         _check_requires_grad(outputs, "outputs", strict)
         if is_tuple:
             raise RuntimeError("The function given to hessian should return a single Tensor")
-        if out.size != 1:
+        if out.numel() != 1:
             raise RuntimeError("The Tensor returned by the function given to hessian should contain a single element")
         return out.reshape(())
 
@@ -226,7 +226,7 @@ def _scalar_function_at(
     if v is not None:
         v = _grad_preprocess(_as_tuple(v, "v", caller)[1], create_graph, need_graph=False)
         _validate_v(v, inputs, is_inputs_tuple)
-    elif len(inputs) != 1 or inputs[0].size != 1:
+    elif len(inputs) != 1 or inputs[0].numel() != 1:
         raise RuntimeError(
             "The vector v can only be None if the input to the user-provided function is a single Tensor "
             "with a single element."
@@ -235,7 +235,7 @@ def _scalar_function_at(
     _check_requires_grad(outputs, "outputs", strict)
     if is_outputs_tuple:
         raise RuntimeError(f"The function given to {caller} should return a single Tensor")
-    if outputs[0].size != 1:
+    if outputs[0].numel() != 1:
         raise RuntimeError(f"The Tensor returned by the function given to {caller} should contain a single element")
     return is_inputs_tuple, inputs, v, outputs
 
@@ -395,8 +395,8 @@ def _jacobian_of_output(
 ) -> tuple[Tensor, ...]:
     """Output ``i``'s blocks of the Jacobian, one per input: one ``grad`` per element of ``out``, rows stacked."""
     rows: list[list[Tensor]] = [[] for _ in inputs]
-    for j in range(out.size):
-        basis = np.zeros(out.size, dtype=out.dtype)
+    for j in range(out.numel()):
+        basis = np.zeros(out.numel(), dtype=out.dtype)
         basis[j] = 1
         found = _autograd_grad((out,), inputs, (Tensor(basis.reshape(out.shape)),), create_graph, retain_graph=True)
         for k, (gradient, x) in enumerate(zip(found, inputs, strict=True)):

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from ..ops.indexing import one_hot as _one_hot
 from ..ops.loss import implicit_dim as _implicit_dim
 from ..tensor import Tensor
@@ -67,12 +68,24 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, generator: Gen
 
 
 def flatten(input: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:
-    """Merge axes ``start_dim..end_dim`` into one: (m, 1, 28, 28) -> (m, 784)."""
-    start, end = start_dim % input.ndim, end_dim % input.ndim
-    if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {input.shape}")
-    shape = input.shape
-    return input.reshape(*shape[:start], int(np.prod(shape[start : end + 1])), *shape[end + 1 :])
+    """Merge axes ``start_dim..end_dim`` into one: (m, 1, 28, 28) -> (m, 784), as ``nn.Flatten``."""
+    return input.flatten(start_dim, end_dim)
+
+
+def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float = 0) -> Tensor:
+    """``pad`` = (before, after) pairs for the last dim first, then the one before...; negative widths crop."""
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: {pad} must be (before, after) pairs for at most the {input.ndim} dims of {input.shape}")
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported, only 'constant'")
+    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)][::-1]
+    first = input.ndim - len(pairs)
+    out = input
+    for dim, (before, after) in enumerate(pairs, first):
+        if before < 0 or after < 0:
+            out = out.narrow(dim, max(-before, 0), out.shape[dim] - max(-before, 0) - max(-after, 0))
+    widths = ((0, 0),) * first + tuple((max(b, 0), max(a, 0)) for b, a in pairs)
+    return ops.Pad.apply(out, widths, value) if any(b or a for b, a in widths) else out
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

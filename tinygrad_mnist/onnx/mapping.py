@@ -87,9 +87,8 @@ def _reshape(builder: GraphBuilder, node: ops.Reshape) -> str:
     return builder.add("Reshape", [builder.value(node.parents[0]), builder.int64s(builder.target_shape(node))])
 
 
-def _transpose(builder: GraphBuilder, node: ops.Transpose) -> str:
-    ndim = len(node.out_shape)
-    perm = list(range(ndim))[::-1] if node.inverse is None else np.argsort(node.inverse).tolist()
+def _transpose(builder: GraphBuilder, node: ops.Permute) -> str:
+    perm = np.argsort(node.inverse).tolist()
     return builder.add("Transpose", [builder.value(node.parents[0])], perm=perm)
 
 
@@ -187,7 +186,7 @@ EXPORTERS: dict[type[Function], Exporter] = {
     ops.MatMul: _matmul,
     ops.Linear: _linear,
     ops.Reshape: _reshape,
-    ops.Transpose: _transpose,
+    ops.Permute: _transpose,
     ops.Cast: _cast,
     ops.Sum: _sum,
     ops.Max: _max,
@@ -216,7 +215,7 @@ def _conv2d(node: Function) -> Fusion | None:
     Matched at the final Transpose; the weight is read from before conv2d's own transpose and reshape
     of it into the kernel, so the initializer is the parameter, in PyTorch's (out, in, kh, kw) layout.
     """
-    if not isinstance(node, ops.Transpose) or node.inverse != (0, 2, 3, 1):
+    if not isinstance(node, ops.Permute) or node.inverse != (0, 2, 3, 1):
         return None
     rows = node.parents[0]
     matmul = rows.parents[0] if isinstance(rows, ops.Reshape) else None
@@ -244,7 +243,7 @@ def _unflattened(kernel: Any) -> Any:
     """The (out, in, kh, kw) weight conv2d flattened into ``kernel`` (Transpose (0, 2, 3, 1) then Reshape), or None."""
     if isinstance(kernel, ops.Reshape):
         moved = kernel.parents[0]
-        if isinstance(moved, ops.Transpose) and moved.inverse == (0, 3, 1, 2):
+        if isinstance(moved, ops.Permute) and moved.inverse == (0, 3, 1, 2):
             return moved.parents[0]
     return None
 
@@ -264,7 +263,7 @@ def _axes(node: OnnxNode, inputs: list[Any]) -> tuple[int, ...] | None:
     """A Reduce* node's axes: the attribute (older opsets) or the second input; None for all axes."""
     if "axes" in node.attributes:
         return tuple(node.attributes["axes"])
-    if len(inputs) > 1 and inputs[1] is not None and inputs[1].size:
+    if len(inputs) > 1 and inputs[1] is not None and inputs[1].numel():
         return tuple(int(a) for a in inputs[1].numpy().reshape(-1))
     return None
 
@@ -349,7 +348,7 @@ def _flatten(node: OnnxNode, inputs: list[Any]) -> Tensor:
 
 def _transpose_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
     x = inputs[0]
-    return x.transpose(*node.attributes.get("perm", range(x.ndim)[::-1]))
+    return x.permute(*node.attributes.get("perm", range(x.ndim)[::-1]))
 
 
 def _softmax_import(method: str) -> Importer:
@@ -374,7 +373,7 @@ def _expand_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
 
 def _pow_import(node: OnnxNode, inputs: list[Any]) -> Tensor:
     x, exponent = inputs
-    if exponent.requires_grad or exponent.size != 1:
+    if exponent.requires_grad or exponent.numel() != 1:
         raise _unsupported(node, "only a constant number as the exponent is supported")
     value = exponent.item()
     return x ** (int(value) if float(value).is_integer() else float(value))

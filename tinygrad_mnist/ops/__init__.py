@@ -29,7 +29,7 @@ from .elementwise import (
 from .indexing import Index, IndexAdd, SetIndex, Where
 from .loss import CrossEntropy, CrossEntropyBackward, LogSoftmax, Softmax
 from .matmul import BatchMatMul, Einsum, Linear, LinearBackward, MatMul
-from .movement import Cast, Clone, Reshape, Transpose
+from .movement import Cast, Clone, Concat, Flip, Narrow, Pad, Permute, Reshape
 from .reduce import (
     CumSum,
     Expand,
@@ -48,6 +48,7 @@ __all__ = [
     "Clamp",
     "Clone",
     "Cos",
+    "Concat",
     "CrossEntropy",
     "CrossEntropyBackward",
     "CumSum",
@@ -59,6 +60,7 @@ __all__ = [
     "Extremum",
     "Index",
     "IndexAdd",
+    "Flip",
     "Linear",
     "LinearBackward",
     "Log",
@@ -68,7 +70,10 @@ __all__ = [
     "Max",
     "Mul",
     "NanToNum",
+    "Narrow",
     "Neg",
+    "Pad",
+    "Permute",
     "Pow",
     "Prod",
     "PutAlong",
@@ -86,7 +91,6 @@ __all__ = [
     "TakeAlong",
     "Tan",
     "Tanh",
-    "Transpose",
     "Where",
     "avg_pool2d",
     "conv2d",

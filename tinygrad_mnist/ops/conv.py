@@ -320,10 +320,10 @@ def conv2d(
     out_channels, in_channels, kh, kw = weight.shape
     windows = _Windows.over("conv2d", x.shape, (kh, kw), stride_pair, padding_pair)
     cols = Im2Col.apply(x, windows)
-    kernel = weight.transpose(0, 2, 3, 1).reshape(out_channels, kh * kw, in_channels)
+    kernel = weight.permute(0, 2, 3, 1).reshape(out_channels, kh * kw, in_channels)
     rows = ConvMatmul.apply(cols, kernel, bias)
     oh, ow = windows.out_size
-    return rows.reshape(x.shape[0], oh, ow, out_channels).transpose(0, 3, 1, 2)
+    return rows.reshape(x.shape[0], oh, ow, out_channels).permute(0, 3, 1, 2)
 
 
 # ----- max pooling -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from .movement import Transpose
+from .movement import Permute
 
 
 class MatMul(Function):
@@ -123,7 +123,7 @@ class LinearBackward(Function):
 
 
 def _swap_last(x):
-    return Transpose.apply(x, (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2))
+    return Permute.apply(x, (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2))
 
 
 class BatchMatMul(Function):

@@ -75,7 +75,7 @@ class Max(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         axes = normalize_axes(dim, x.ndim)
-        if any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
+        if any(x.shape[a] == 0 for a in axes) or (x._data.size == 0 and not axes):
             raise IndexError(f"max: cannot reduce dims {axes} of an empty tensor of shape {x.shape}")
         out = np.max(x._data, axis=axes, keepdims=True)
         if ctx.needs_input_grad[0]:

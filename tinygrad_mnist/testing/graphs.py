@@ -96,7 +96,7 @@ GRAPH_OPS: dict[str, GraphOp] = {
     "mean": GraphOp("{0}.mean(dim={dim}, keepdim={keepdim})", lambda a, dim, keepdim: a.mean(dim, keepdim)),
     "max": GraphOp("{0}.amax(dim={dim}, keepdim={keepdim})", lambda a, dim, keepdim: a.amax(dim, keepdim)),
     "reshape": GraphOp("{0}.reshape({shape})", lambda a, shape: a.reshape(shape)),
-    "transpose": GraphOp("{0}.transpose{axes}", lambda a, axes: a.transpose(*axes)),
+    "permute": GraphOp("{0}.permute{axes}", lambda a, axes: a.permute(*axes)),
     "softmax": GraphOp("{0}.softmax(dim={dim})", lambda a, dim: a.softmax(dim)),
     "log_softmax": GraphOp("{0}.log_softmax(dim={dim})", lambda a, dim: a.log_softmax(dim)),
 }
@@ -286,7 +286,7 @@ def _accepts(op: str, x: np.ndarray) -> bool:
         return bool(x.min() >= _LOG_MIN)
     if op == "matmul":
         return x.ndim == 2
-    if op == "transpose":
+    if op == "permute":
         return x.ndim >= 2
     if op in ("softmax", "log_softmax"):
         return x.ndim >= 1
@@ -317,7 +317,7 @@ def _draw_params(draw: st.DrawFn, op: str, shape: Shape) -> dict[str, Any]:
         return {"dim": dim, "keepdim": draw(st.booleans())}
     if op == "reshape":
         return {"shape": draw(st.sampled_from(_reshapes(shape)))}
-    if op == "transpose":
+    if op == "permute":
         return {"axes": draw(st.sampled_from(list(itertools.permutations(range(ndim)))[1:]))}
     if op in ("softmax", "log_softmax"):
         return {"dim": draw(st.integers(-ndim, ndim - 1))}

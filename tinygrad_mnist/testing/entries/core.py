@@ -1,4 +1,4 @@
-"""Registry entries of the ops that came first: arithmetic, the MNIST network's ops, reshape/transpose/expand.
+"""Registry entries of the ops that came first: arithmetic, the MNIST network's ops, reshape/permute/expand.
 
 Strategies keep inputs where finite differences are meaningful: logs of x > 0, relu, max
 and pooling away from their kinks and ties, denominators away from zero.
@@ -165,12 +165,12 @@ register_op(
     covers=["Tensor.reshape"],
 )
 register_op(
-    "transpose",
-    lambda x, axes: x.transpose(*axes),
+    "permute",
+    lambda x, axes: x.permute(*axes),
     permutations(),
     np.transpose,
     lambda t, x, axes: x.permute(*axes),
-    covers=["Tensor.transpose"],
+    covers=["Tensor.permute"],
 )
 register_op(
     "T",
