@@ -57,7 +57,7 @@ def test_calls_match_torch(name):
     assert out.shape == tuple(expected.shape)
     assert str(out.dtype) == str(expected.dtype).replace("torch.", "tinygrad_mnist.")
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
-    cotangent = np.arange(1, out.size + 1, dtype=np.float32).reshape(out.shape)
+    cotangent = np.arange(1, out.numel() + 1, dtype=np.float32).reshape(out.shape)
     out.backward(Tensor(cotangent))
     expected.backward(torch.tensor(cotangent))
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
