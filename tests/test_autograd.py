@@ -124,7 +124,7 @@ class ScaledExp(Function):
 def test_a_custom_function_has_first_and_second_order_gradients():
     x = leaf([0.5, -2.0])
     y = Cube.apply(x)
-    assert y.grad_fn.name == "Cube" and y.grad_fn.needs_input_grad == (True,)
+    assert y.grad_fn.op_name == "Cube" and y.grad_fn.needs_input_grad == (True,)
     (first,) = autograd.grad(y.sum(), x, create_graph=True)
     (second,) = autograd.grad(first.sum(), x)
     np.testing.assert_allclose(first.numpy(), 3 * x.numpy()**2)
@@ -156,7 +156,7 @@ def test_a_function_forward_runs_without_recording_and_may_use_tensor_ops():
 
     x = leaf([-1.0, 0.0, 2.0])
     out = Softplus.apply(x)
-    assert out.grad_fn.name == "Softplus" and [p is x for p in out.grad_fn.parents] == [True]
+    assert out.grad_fn.op_name == "Softplus" and [p is x for p in out.grad_fn.parents] == [True]
     out.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp(-x.numpy())))
 

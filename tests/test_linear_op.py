@@ -43,7 +43,7 @@ def test_is_one_node_and_skips_the_input_gradient():
     x = Tensor(rng.standard_normal((4, 3)))
     weight, bias = Tensor(rng.standard_normal((2, 3)), requires_grad=True), Tensor(np.zeros(2), requires_grad=True)
     out = linear(x, weight, bias)
-    assert [op.name for op in topological_order(out.grad_fn)] == ["Linear"]
+    assert [op.op_name for op in topological_order(out.grad_fn)] == ["Linear"]
     saved_weight, saved_x = out.grad_fn.saved_tensors
     assert saved_weight is None and saved_x is x  # dx is not wanted, so the weight is not kept
     out.sum().backward()

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tinygrad_mnist
 from tinygrad_mnist import Tensor, nn, no_grad
 from tinygrad_mnist.ops import MatMul
 from tinygrad_mnist.testing import arrays, broadcastable_shapes, shapes
@@ -218,8 +219,35 @@ def test_array_views():
 
 def test_repr_shows_values_dtype_and_origin():
     x = Tensor([1.0, 2.0], requires_grad=True)
-    assert repr(x) == "Tensor([1., 2.], dtype=float32, requires_grad=True)"
-    assert repr(x * 2).endswith("dtype=float32, grad_fn=Mul)")
+    assert repr(x) == "tensor([1., 2.], requires_grad=True)"
+    assert repr(x * 2.5) == "tensor([2.5000, 5.0000], grad_fn=<MulBackward0>)"
+    assert str(Tensor(np.array([1, 2], np.int32))) == "tensor([1, 2], dtype=tinygrad_mnist.int32)"
+
+
+PRINTED = [
+    np.array([1.0, 2.0], np.float32), np.array([1.5, 2.25, -3.0]), np.array([1e-5, 1.0]), np.array([[1, 2], [3, 4]]),
+    np.array(3.5, np.float32), np.array([True, False]), np.array([np.nan, 1.0, -np.inf]), np.zeros((2, 0)),
+    np.array([1e9, 2.0]), np.array([-0.5, 100.25], np.float32), np.arange(12, dtype=np.uint8).reshape(3, 4),
+    np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("values", PRINTED, ids=lambda a: f"{a.dtype}{a.shape}")
+def test_a_tensor_prints_as_pytorchs_does(values):
+    torch = pytest.importorskip("torch")
+    assert repr(Tensor(values)) == repr(torch.from_numpy(values)).replace("torch.", "tinygrad_mnist.")
+
+
+def test_grad_fn_has_pytorchs_name_and_next_functions():
+    torch = pytest.importorskip("torch")
+    rows = []
+    for lib in (tinygrad_mnist, torch):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        out = (w * lib.tensor([3.0, 4.0])).sum()
+        mul, _ = out.grad_fn.next_functions[0]
+        leaf, constant = mul.next_functions
+        rows.append((out.grad_fn.name(), mul.name(), leaf[0].variable is w, constant[0], leaf[1]))
+    assert rows[0] == rows[1] == ("SumBackward0", "MulBackward0", True, None, 0)
 
 
 @pytest.mark.parametrize(
@@ -430,8 +458,6 @@ def test_fill_zero_and_copy_overwrite_and_cast():
 
 
 def test_top_level_functions_are_the_tensor_methods_called_on_the_first_argument():
-    import tinygrad_mnist
-
     x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]))
     v, batch, flags = Tensor(np.array([1.5, -2.0])), Tensor(np.ones((2, 2, 2))), x > 0
     arguments = {"matmul": (x, x), "mm": (x, x), "bmm": (batch, batch), "dot": (v, v), "mv": (x, v), "outer": (v, v)}

@@ -138,7 +138,7 @@ def test_notebook_network_has_exactly_its_nodes_edges_and_parameter_names():
         op = tensor.grad_fn
         label = lines(nodes[ids[name]])
         if op is not None:
-            assert label[:2] == [op.name, f"{tensor.shape} float32"]
+            assert label[:2] == [op.op_name, f"{tensor.shape} float32"]
         else:
             assert label[:2] == [name, f"{tensor.shape} float32"]
 
@@ -213,7 +213,7 @@ def test_drawn_graph_equals_recorded_graph(root):
     assert set(nodes) == set(ids.values())
     assert edges == expected_edges
     for op in topological_order(root.grad_fn):
-        assert lines(nodes[ids[id(op)]])[:2] == [op.name, f"{op.out_shape} {op.out_dtype}"]
+        assert lines(nodes[ids[id(op)]])[:2] == [op.op_name, f"{op.out_shape} {op.out_dtype}"]
 
 
 def test_a_leaf_alone_is_one_output_node():
@@ -517,7 +517,7 @@ def test_draw_model_explains_bad_calls():
         draw_model(model, x.numpy(), y)
     with no_grad(), pytest.raises(RuntimeError, match="no_grad"):
         draw_model(model, x, y)
-    last_op = model(x).grad_fn.name  # without a target the model's output is the root
+    last_op = model(x).grad_fn.op_name  # without a target the model's output is the root
     assert parse(draw_model(model, x).source)[0]["op0"]["label"].startswith(f"{last_op}\\n(8, 10) float32")
 
 
@@ -595,7 +595,7 @@ def test_second_order_ops_are_those_backward_recorded_with_create_graph():
     forward = {id(op) for op in topological_order(loss.grad_fn)}
     made_by_backward = [op for op in topological_order(w.grad.grad_fn) if id(op) not in forward]
     second = record.of_kind("second_order")
-    assert sorted(n.name for n in second) == sorted(op.name for op in made_by_backward) and second
+    assert sorted(n.name for n in second) == sorted(op.op_name for op in made_by_backward) and second
     (grad_of,) = [e for e in record.edges if e.kind == "grad_of"]
     w_node = next(n for n in record.nodes.values() if n.name == "w")
     assert grad_of.head == w_node.id and record.nodes[grad_of.tail].value.norm == pytest.approx(

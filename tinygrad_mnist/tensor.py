@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import device as device_module
-from . import dtypes, ops
+from . import dtypes, ops, printing
 from .autograd import engine, grad_mode
 from .autograd.function import Function
 from .dtypes import default_float
@@ -403,13 +403,16 @@ class Tensor:
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", precision=4, threshold=20, prefix="Tensor(")
-        extra = f", dtype={self._data.dtype}"
+        """PyTorch's print form: ``tensor([1.5000, 2.0000], grad_fn=<MulBackward0>)``, with the dtype
+        only where it is not the default float, int64 or bool, and the size of an empty tensor."""
+        extras = [f"size={tuple(self.shape)}"] if self._data.size == 0 and self._data.shape != (0,) else []
+        if self._data.dtype not in (default_float(), np.int64, np.bool_):
+            extras.append(f"dtype={self.dtype}")
         if self._op is not None:
-            extra += f", grad_fn={self._op.name}"
+            extras.append(f"grad_fn=<{self._op.name()}>")
         elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"Tensor({body}{extra})"
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([printing.format_array(self._data, "tensor("), *extras]) + ")"
 
     # ----- arithmetic -------------------------------------------------------------
 

@@ -260,7 +260,7 @@ def _fit(node: Function, grad: Any, shape: tuple[int, ...], dtype: np.dtype) -> 
             grad = grad.sum_to_size(shape)
         except ValueError:
             raise ValueError(
-                f"backward: {node.name}.backward returned a gradient of shape {grad.shape} for an input of "
+                f"backward: {node.op_name}.backward returned a gradient of shape {grad.shape} for an input of "
                 f"shape {shape}; return one in the input's shape or one that broadcasts from it"
             ) from None
     return grad if grad._data.dtype == dtype else grad.to(dtype)

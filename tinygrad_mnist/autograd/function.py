@@ -79,9 +79,19 @@ class Function:
         raise NotImplementedError(f"{type(ctx).__name__} must define backward(ctx, *grad_outputs)")
 
     @property
-    def name(self) -> str:
-        """The op's name as shown in reprs, errors and graph pictures."""
+    def op_name(self) -> str:
+        """The op's name as shown in reprs, errors and graph pictures: ``Mul``."""
         return type(self).__name__
+
+    def name(self) -> str:
+        """PyTorch's name for this node: ``MulBackward0``."""
+        return f"{self.op_name}Backward0"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch's edges to the inputs: per argument ``(node, output index)``, an ``AccumulateGrad`` for a
+        leaf that requires grad, ``(None, 0)`` for an argument that needs no gradient."""
+        return tuple([_next_function(parent) for parent in self.parents])
 
     # ----- saving for backward -----------------------------------------------------------
 
@@ -132,7 +142,7 @@ class Function:
                 entries.append((constant, constant._data, None, constant._versions, 0))
             else:
                 raise TypeError(
-                    f"{self.name}.save_for_backward takes tensors and arrays, got {type(item).__name__}; "
+                    f"{self.op_name}.save_for_backward takes tensors and arrays, got {type(item).__name__}; "
                     "keep other values as attributes of ctx"
                 )
         self._to_save = ()
@@ -147,7 +157,7 @@ class Function:
                     which = f"its input {position}"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an in-place "
-                f"operation: {self.name} saved {which} of shape {data.shape} at version {version}, and it is "
+                f"operation: {self.op_name} saved {which} of shape {data.shape} at version {version}, and it is "
                 f"now at version {counter[0]}. Write x = x + y instead of x += y where an op still needs x"
             )
         if leaf is not None:
@@ -218,7 +228,7 @@ class Function:
         return outs
 
     def __repr__(self) -> str:
-        return f"<{self.name} -> {self.out_shape} {self.out_dtype}>"
+        return f"<{self.op_name} -> {self.out_shape} {self.out_dtype}>"
 
 
 def _as_output(ctx: Function, returned: Any, args: tuple[Any, ...]) -> Tensor:
@@ -230,7 +240,7 @@ def _as_output(ctx: Function, returned: Any, args: tuple[Any, ...]) -> Tensor:
     if isinstance(returned, np.ndarray | np.generic):
         return tensor_module.Tensor._wrap(returned)
     raise TypeError(
-        f"{ctx.name}.forward must return Tensors or arrays (a tuple of them for several outputs), "
+        f"{ctx.op_name}.forward must return Tensors or arrays (a tuple of them for several outputs), "
         f"got {type(returned).__name__}"
     )
 
@@ -270,12 +280,39 @@ class OutputOf(Function):
         return grad
 
     @property
+    def op_name(self) -> str:
+        return f"{self.parents[0].op_name}[{self.position}]"
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient is accumulated, as PyTorch's ``next_functions`` shows a leaf: ``.variable``."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
     def name(self) -> str:
-        return f"{self.parents[0].name}[{self.position}]"
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple[()]:
+        return ()
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _next_function(parent: Any) -> tuple[Any, int]:
+    if isinstance(parent, OutputOf):
+        return parent.parents[0], parent.position
+    if isinstance(parent, Function):
+        return parent, 0
+    if parent is not None and parent.requires_grad:
+        return AccumulateGrad(parent), 0
+    return None, 0
 
 
 def _freed_message(node: Function) -> str:
     return (
-        f"the graph through {node.name} was already freed by an earlier backward(); "
+        f"the graph through {node.op_name} was already freed by an earlier backward(); "
         "pass retain_graph=True to the first call to go through it twice"
     )

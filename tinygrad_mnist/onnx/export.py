@@ -206,13 +206,13 @@ def _batch_dims(first: _Trace, second: _Trace) -> tuple[dict[int, frozenset[int]
     twins: dict[int, Function] = {}
     for a, b in zip(first.nodes, second.nodes, strict=True):
         if type(a) is not type(b) or len(a.parents) != len(b.parents) or len(a.out_shape) != len(b.out_shape):
-            raise OnnxError("export: " + changed.format(f"{a.name} at one size, {b.name} at another"))
+            raise OnnxError("export: " + changed.format(f"{a.op_name} at one size, {b.op_name} at another"))
         for k, (pa, pb) in enumerate(zip(a.parents, b.parents, strict=True)):
             if position.get(id(pa)) != position.get(id(pb)):
-                raise OnnxError("export: " + changed.format(f"the inputs of {a.name} differ"))
+                raise OnnxError("export: " + changed.format(f"the inputs of {a.op_name} differ"))
             if isinstance(pa, Tensor) and id(pa) not in position and pa is not pb and not _same_array(pa, pb):
                 raise OnnxError(
-                    f"export: input {k} of {a.name} is a constant of shape {pa.shape} that changes with the batch "
+                    f"export: input {k} of {a.op_name} is a constant of shape {pa.shape} that changes with the batch "
                     "size (the count of a mean over the batch axis, or an array made from the input's shape?); "
                     "it cannot follow a symbolic batch: export with dynamic_batch=False"
                 )
@@ -310,7 +310,7 @@ class GraphBuilder:
         dims = self.batch_dims(node)
         if len(dims) > 1:
             raise OnnxError(
-                f"export: {node.name} to shape {tuple(shape)} has {len(dims)} axes that follow the batch size "
+                f"export: {node.op_name} to shape {tuple(shape)} has {len(dims)} axes that follow the batch size "
                 "(ONNX's Reshape can infer only one); export with dynamic_batch=False"
             )
         for axis in dims:
@@ -366,7 +366,7 @@ class GraphBuilder:
                     break
         needed = _needed(self.trace.outputs, fusions)
         todo = [node for node in self.trace.nodes if id(node) in needed]
-        missing = sorted({node.name for node in todo if id(node) not in fusions and type(node) not in EXPORTERS})
+        missing = sorted({node.op_name for node in todo if id(node) not in fusions and type(node) not in EXPORTERS})
         if missing:
             supported = sorted({cls.__name__ for cls in EXPORTERS} | {"conv2d"})
             raise UnsupportedOperatorError(

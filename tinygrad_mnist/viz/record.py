@@ -215,7 +215,7 @@ def record_graph(
     for op in reversed(ops):  # forward order, so that op keys count from the input
         tensor = known.get(id(op))
         node = Node(
-            ids[id(op)], "op", op.name, tuple(op.out_shape), str(np.dtype(op.out_dtype)), "",
+            ids[id(op)], "op", op.op_name, tuple(op.out_shape), str(np.dtype(op.out_dtype)), "",
             module=owner.get(id(op)), saved=saved[id(op)], root=op is root.grad_fn,
         )  # fmt: skip
         if tensor is not None:
@@ -427,7 +427,7 @@ def _add_backward(record: GraphRecord, ops: list[Function], ids: Mapping[int, st
         forward = record.nodes[ids[id(op)]]
         backward_id = "b" + forward.id[2:]
         record.nodes[backward_id] = Node(
-            backward_id, "backward", f"{op.name}Backward", forward.shape, forward.dtype, "grad:" + forward.key,
+            backward_id, "backward", f"{op.op_name}Backward", forward.shape, forward.dtype, "grad:" + forward.key,
             module=forward.module, grad=forward.grad, saved=forward.saved,
         )  # fmt: skip
         for parent, needs in zip(op.parents, op.needs_input_grad, strict=False):
@@ -467,7 +467,7 @@ def _add_second_order(
         ids[id(op)] = f"s{i}"
     extra = len([n for n in record.nodes.values() if n.id.startswith("t")])
     for op in reversed(new):
-        node = Node(ids[id(op)], "second_order", op.name, tuple(op.out_shape), str(np.dtype(op.out_dtype)), "")
+        node = Node(ids[id(op)], "second_order", op.op_name, tuple(op.out_shape), str(np.dtype(op.out_dtype)), "")
         node.key = keys.op(node)
         record.nodes[node.id] = node
         for position, parent in enumerate(op.parents):
