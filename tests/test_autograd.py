@@ -317,3 +317,24 @@ def test_grads_left_by_create_graph_share_nothing_and_accumulate_apart():
     (a + b * 3).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [2.0])
     np.testing.assert_array_equal(b.grad.numpy(), [4.0])
+
+
+class SharedGradient(Function):
+    """``a + b`` whose backward returns one new tensor for both inputs."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a.numpy() + b.numpy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        shared = grad * 1.0
+        return shared, shared
+
+
+def test_one_gradient_returned_for_two_leaves_gives_each_its_own_array():
+    a, b = Tensor(np.ones(3), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    SharedGradient.apply(a, b).sum().backward()
+    a.grad.add_(1.0)
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones(3))
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())

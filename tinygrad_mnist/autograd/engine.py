@@ -281,7 +281,7 @@ def _fresh(grad: Tensor, incoming: Tensor | list[Tensor | None], returned: tuple
     if len(returned) > 1:
         seen = 0
         for other in returned:
-            if other is not None and getattr(other, "data", other) is data:
+            if other is not None and getattr(other, "_data", other) is data:
                 seen += 1
         if seen > 1:
             return False
