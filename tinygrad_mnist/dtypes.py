@@ -89,6 +89,9 @@ def default_float() -> np.dtype:
 def as_dtype(numpy_dtype: Any) -> dtype:
     """The dtype object of a NumPy dtype (or of anything ``np.dtype`` accepts); one made on first use
     for a NumPy dtype PyTorch has no name for (``longdouble``), so no array's dtype is refused."""
+    known = _BY_NUMPY.get(numpy_dtype)  # a tensor's own dtype, on every ``t.dtype``: one lookup
+    if known is not None:
+        return known
     found = np.dtype(numpy_dtype)
     if found not in _BY_NUMPY:
         _BY_NUMPY[found] = dtype(found, found.name)

@@ -71,8 +71,9 @@ class Optimizer:
     def _buffer(self, param: Tensor) -> np.ndarray:
         """A scratch array shaped like ``param``, reused every step (no allocation per step)."""
         buffer = self._scratch.get(param)
-        if buffer is None or buffer.shape != param.numpy().shape or buffer.dtype != param.numpy().dtype:
-            buffer = self._scratch[param] = np.empty_like(param.numpy())
+        values = param.numpy()
+        if buffer is None or buffer.shape != values.shape or buffer.dtype != values.dtype:
+            buffer = self._scratch[param] = np.empty_like(values)
         return buffer
 
     # ----- state ------------------------------------------------------------------

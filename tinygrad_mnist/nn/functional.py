@@ -21,7 +21,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     One fused op (``ops.Linear``); refuses an input whose dtype differs from the weight's,
     as PyTorch does, instead of silently computing in the wider type.
     """
-    if input.dtype != weight.dtype:
+    if input.numpy().dtype != weight.numpy().dtype:
         raise TypeError(
             f"linear: the input is {input.numpy().dtype} but the weight is {weight.numpy().dtype}; convert the input "
             f"(x.to({weight.dtype})) or the model (model.to({input.dtype}))"

@@ -381,7 +381,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (positive,) = ctx.saved_tensors
-        return grad * positive
+        return Mul.apply(grad, positive)  # float times the bool mask is float: no promotion to decide
 
 
 class Sigmoid(Function):
