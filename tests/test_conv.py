@@ -153,13 +153,13 @@ def test_conv2d_keeps_for_backward_only_what_the_wanted_gradients_need():
     assert conv2d(Tensor(x), Tensor(weight), Tensor(bias), padding=1).grad_fn is None
 
     out = conv2d(Tensor(x), Tensor(weight, requires_grad=True), Tensor(bias, requires_grad=True), padding=1)
-    nodes = {node.name: node for node in topological_order(out.grad_fn)}
+    nodes = {node.op_name: node for node in topological_order(out.grad_fn)}
     assert "Im2Col" not in nodes
     kernel, cols = nodes["ConvMatmul"].saved_tensors
     assert kernel is None and cols.shape == (2 * 8 * 8, 3 * 3, 3)
 
     out = conv2d(Tensor(x, requires_grad=True), Tensor(weight), Tensor(bias), padding=1)
-    kernel, cols = next(node for node in topological_order(out.grad_fn) if node.name == "ConvMatmul").saved_tensors
+    kernel, cols = next(node for node in topological_order(out.grad_fn) if node.op_name == "ConvMatmul").saved_tensors
     assert cols is None and kernel.shape == (4, 3 * 3, 3)
 
 
@@ -545,7 +545,7 @@ def test_gradients_under_create_graph_carry_graphs_through_every_op():
     def new_op_names(tensors):
         nodes = [node for t in tensors for node in topological_order(t.grad_fn) if id(node) not in seen]
         seen.update(id(node) for node in nodes)
-        return {node.name for node in nodes}
+        return {node.op_name for node in nodes}
 
     cotangent = Tensor(np.ones(out.shape), requires_grad=True)
     grads = autograd.grad(out, inputs, grad_outputs=cotangent, create_graph=True)
