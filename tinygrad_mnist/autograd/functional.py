@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, stack
 from .engine import grad
-from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
@@ -420,44 +419,4 @@ def _stack(rows: list[Tensor], shape: tuple[int, ...], dtype: np.dtype) -> Tenso
     """The rows of a Jacobian block as one Tensor of ``shape``, recorded so it can be differentiated again."""
     if not rows:
         return Tensor(np.zeros(shape, dtype=dtype))
-    return _Stack.apply(*rows).reshape(shape)
-
-
-class _Stack(Function):
-    """Tensors of one shape stacked along a new first axis; each gets its slice of the gradient back."""
-
-    @staticmethod
-    def forward(ctx, *rows):
-        return np.stack([row._data for row in rows])
-
-    @staticmethod
-    def backward(ctx, grad):
-        return tuple(_Select.apply(grad, k) if needs else None for k, needs in enumerate(ctx.needs_input_grad))
-
-
-class _Select(Function):
-    """``x[index]`` along the first axis; its gradient is put back in place in zeros (``_Embed``)."""
-
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.index, ctx.in_shape = index, x.shape
-        return x._data[index]
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _Embed.apply(grad, ctx.index, ctx.in_shape)
-
-
-class _Embed(Function):
-    """Zeros of ``shape`` with ``x`` at ``index`` along the first axis: the adjoint of ``_Select``."""
-
-    @staticmethod
-    def forward(ctx, x, index, shape):
-        ctx.index = index
-        out = np.zeros(shape, dtype=x.dtype)
-        out[index] = x._data
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _Select.apply(grad, ctx.index)
+    return stack(rows).reshape(shape)
