@@ -74,6 +74,7 @@ from .random import (
     seed,
     set_rng_state,
 )
+from .serialization import load, save
 from .tensor import Size, Tensor, cat, concat, concatenate, cross_entropy, hstack, stack, vstack
 
 globals().update(METHOD_FUNCTIONS)  # torch.exp(x), torch.sum(x, dim), ...: Tensor methods as functions
@@ -160,5 +161,7 @@ __all__ = [
     "topological_order",
     "where",
     "vstack",
+    "load",
+    "save",
     *METHOD_FUNCTIONS,
 ]
