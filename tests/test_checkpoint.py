@@ -223,14 +223,45 @@ def test_bad_files_get_one_clear_message_naming_them(tmp_path):
         load_checkpoint(unknown)
 
 
-def test_saving_refuses_what_it_cannot_describe(tmp_path):
-    class Custom(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layer = nn.Linear(2, 2)
+class Custom(nn.Module):
+    """A user's own model: no decorator, no get_config, a Dropout with its own generator."""
 
-    with pytest.raises(TypeError, match="Custom is not a registered module type"):
-        save_checkpoint(tmp_path / "m.safetensors", Custom())
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(20, 8)
+        self.drop = nn.Dropout(0.5)
+        self.out = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.out(self.drop(self.hidden(x).relu()))
+
+
+def test_a_model_of_the_users_own_class_resumes_in_an_instance_the_caller_builds(tmp_path):
+    nn.init.manual_seed(0)
+    model = Custom()
+    optimizer = Adam(model.parameters(), lr=0.01)
+    x, y = digits_like()
+    fit(model, optimizer, DataLoader(x, y, batch_size=16), 1)
+    path = save_checkpoint(tmp_path / "own.safetensors", model, optimizer=optimizer, epoch=1)
+    with pytest.raises(CheckpointError, match=r"own\.safetensors: .*a Custom.*model=Custom\(\)\)"):
+        load_checkpoint(path)
+
+    nn.init.manual_seed(1)
+    fresh = Custom()
+    loaded = load_checkpoint(path, model=fresh)
+    assert loaded.model is fresh and loaded.epoch == 1
+    fresh_optimizer = Adam(fresh.parameters(), lr=0.01)
+    fresh_optimizer.load_state_dict(loaded.optimizer_state)
+    fit(model, optimizer, DataLoader(x, y, batch_size=16, shuffle=True, seed=2), 1)  # Dropout draws: its generator
+    fit(fresh, fresh_optimizer, DataLoader(x, y, batch_size=16, shuffle=True, seed=2), 1)
+    for (name, a), (_, b) in zip(model.named_parameters(), fresh.named_parameters(), strict=True):
+        assert a.numpy().tobytes() == b.numpy().tobytes(), name
+
+    with pytest.raises(CheckpointError, match=r"(?s)own\.safetensors: .*missing: 1\.weight.*unexpected: hidden\.bias"):
+        load_checkpoint(path, model=build())
+
+
+def test_saving_refuses_what_it_cannot_describe(tmp_path):
     with pytest.raises(TypeError, match="cannot be stored as JSON"):
         save_checkpoint(tmp_path / "m.safetensors", build(), preprocessing={"scale": object()})
     assert list(tmp_path.iterdir()) == []
@@ -303,8 +334,8 @@ def test_the_format_is_checked_before_any_tensor_is_read(tmp_path):
     assert peak < 1 << 20
 
 
-@pytest.mark.parametrize(("dtype", "itemsize"), [("BF16", 2), ("F16", 2), ("I64", 8)])
-def test_tensors_of_other_dtypes_are_refused_by_name(tmp_path, dtype, itemsize):
+@pytest.mark.parametrize(("dtype", "itemsize"), [("BF16", 2), ("F16", 2), ("I64", 8), ("BOOL", 1)])
+def test_weights_of_other_dtypes_are_refused_by_name(tmp_path, dtype, itemsize):
     architecture = {"type": "Sequential", "layers": [{"type": "Linear", "in_features": 2, "out_features": 3}]}
     path = crafted(
         tmp_path / "half.safetensors",

@@ -9,6 +9,11 @@ into the next epoch), the optimizer's and scheduler's other state, the history, 
 random generators' states, a summary of the training data, anything ``extra`` the
 caller keeps, and a SHA-256 of all of it (tensors and metadata) checked on load.
 
+A model of the user's own ``Module`` subclass (not registered, so no architecture can
+describe it) is saved all the same, without the architecture: ``load_checkpoint(path,
+model=instance)`` loads the weights, buffers and random states into an instance the caller
+builds, as PyTorch's ``model.load_state_dict(torch.load(path))`` does.
+
 Loading never runs code (no pickle), and checks what it can before it allocates: the
 format tag, every metadata field's type, each tensor's dtype, and the architecture's
 parameter shapes against the shapes the file's header declares (so a small file cannot
@@ -35,14 +40,17 @@ from .lr_scheduler import LRScheduler
 from .nn.module import Module
 from .nn.registry import module_from_config, module_to_config
 from .optim import Optimizer
+from .serialization import SAFETENSORS_DTYPES
+from .tensor import Tensor
 from .train import EpochProgress, History
 
 FORMAT = "tinygrad_mnist.checkpoint.v1"
 OPTIMIZER_PREFIX = "optimizer.state."
 CHECKSUM = "sha256"
-#: The tensor dtypes a checkpoint may hold (safetensors' names): NumPy has no bfloat16, and the
-#: engine computes in float32 or float64.
-DTYPES = {"F32": np.float32, "F64": np.float64}
+#: The tensor dtypes a checkpoint may hold (safetensors' names): a Tensor's (NumPy has no bfloat16).
+DTYPES = {name: dtype for dtype, name in SAFETENSORS_DTYPES.items()}
+#: The dtypes a Linear's or Conv2d's weights may have: the engine computes in float32 or float64.
+FLOAT_DTYPES = ("F32", "F64")
 BIT_GENERATORS = {
     cls.__name__: cls
     for cls in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox, np.random.SFC64)
@@ -99,6 +107,19 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=_json_value)
 
 
+def _array(value: Any) -> np.ndarray:
+    """A Tensor's or array's values as a contiguous array (``state_dict`` gives either)."""
+    return np.ascontiguousarray(value.numpy() if isinstance(value, Tensor) else value)
+
+
+def _architecture(model: Module) -> dict[str, Any] | None:
+    """The registered architecture that rebuilds ``model``, or None for a model of the user's own classes."""
+    try:
+        return module_to_config(model)
+    except TypeError:  # an unregistered Module subclass somewhere in it
+        return None
+
+
 def _generators(model: Module) -> dict[str, np.random.Generator]:
     """Every submodule's own random generator (e.g. Dropout's), by module name."""
     return {
@@ -127,15 +148,18 @@ def save_checkpoint(
 
     ``within_epoch`` records a run stopped inside epoch ``epoch + 1``; ``dataset`` and
     ``extra`` are JSON-able dicts kept as they are (what the data was, how the run was made).
+    A model of unregistered classes is saved without its architecture (its class name is
+    kept): load it into an instance with ``load_checkpoint(path, model=...)``.
     """
     path = Path(path)
-    tensors = {name: np.ascontiguousarray(array) for name, array in model.state_dict().items()}
+    tensors = {name: _array(value) for name, value in model.state_dict().items()}
     clash = [name for name in tensors if name.startswith(OPTIMIZER_PREFIX)]
     if clash:
         raise ValueError(f"save_checkpoint: parameter names {clash} collide with the optimizer's {OPTIMIZER_PREFIX}")
+    architecture = _architecture(model)
     metadata = {
         "format": FORMAT,
-        "architecture": _json(module_to_config(model)),
+        **({"module_type": type(model).__name__} if architecture is None else {"architecture": _json(architecture)}),
         "preprocessing": _json(preprocessing or {}),
         "class_names": _json(class_names),
         "step": str(step),
@@ -148,8 +172,8 @@ def save_checkpoint(
         for index, entries in state["state"].items():
             scalars[str(index)] = {}
             for name, value in entries.items():
-                if isinstance(value, np.ndarray):
-                    tensors[f"{OPTIMIZER_PREFIX}{index}.{name}"] = np.ascontiguousarray(value)
+                if isinstance(value, np.ndarray | Tensor):
+                    tensors[f"{OPTIMIZER_PREFIX}{index}.{name}"] = _array(value)
                 else:
                     scalars[str(index)][name] = value
         metadata["optimizer"] = _json(
@@ -251,8 +275,10 @@ def parameter_shapes(config: dict[str, Any], prefix: str = "") -> dict[str, tupl
     return {f"{prefix}weight": weight, **({f"{prefix}bias": (rows,)} if config.get("bias", True) else {})}
 
 
-def _check_shapes(path: Path, architecture: dict[str, Any], stored: dict[str, tuple[int, ...]]) -> None:
-    """Refuse an architecture whose Linear and Conv2d weights are not exactly the tensors the file holds."""
+def _check_shapes(
+    path: Path, architecture: dict[str, Any], stored: dict[str, tuple[int, ...]], dtypes: dict[str, str]
+) -> None:
+    """Refuse an architecture whose Linear and Conv2d weights are not exactly the float tensors the file holds."""
     try:
         wanted = parameter_shapes(architecture)
     except (KeyError, TypeError, ValueError) as error:
@@ -265,13 +291,21 @@ def _check_shapes(path: Path, architecture: dict[str, Any], stored: dict[str, tu
                 f"{path}: its architecture asks for {name} of shape {shape} ({size}), but the file {held}; "
                 "the file is damaged or was not written by save_checkpoint"
             )
+        if dtypes[name] not in FLOAT_DTYPES:
+            raise CheckpointError(
+                f"{path}: tensor {name} is stored as {dtypes[name]}, but a layer's weights are float32 or float64 "
+                "(convert the weights, e.g. tensor.float() in PyTorch, and save them again)"
+            )
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
+def load_checkpoint(path: str | Path, model: Module | None = None) -> Checkpoint:
     """Rebuild the model a checkpoint describes, load its weights, and return it with the saved state.
 
-    Everything that can be checked from the file's header is checked before any tensor is
-    read or any layer built; then the tensors are read and checked against the SHA-256.
+    With ``model``, load the weights (strictly: every name and shape must fit), buffers and
+    random states into it instead of building one: the way back for a model of the user's
+    own classes, which a file cannot describe. Everything that can be checked from the file's
+    header is checked before any tensor is read or any layer built; then the tensors are read
+    and checked against the SHA-256.
     """
     path = Path(path)
     if not path.is_file():
@@ -285,19 +319,24 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                     "build the model yourself and load the weights with "
                     "model.load_state_dict(safetensors.numpy.load_file(path))"
                 )
-            stored = {}
+            stored, dtypes = {}, {}
             for key in file.keys():  # noqa: SIM118 - not a dict
                 header = file.get_slice(key)
                 if header.get_dtype() not in DTYPES:
                     raise CheckpointError(
-                        f"{path}: tensor {key} is stored as {header.get_dtype()}; checkpoints hold float32 or "
-                        "float64 (convert the weights, e.g. tensor.float() in PyTorch, and save them again)"
+                        f"{path}: tensor {key} is stored as {header.get_dtype()}, which no Tensor holds "
+                        "(convert the weights, e.g. tensor.float() in PyTorch, and save them again)"
                     )
-                stored[key] = tuple(header.get_shape())
+                stored[key], dtypes[key] = tuple(header.get_shape()), header.get_dtype()
             architecture = _field(path, metadata, "architecture", (dict,), None)
-            if architecture is None:
-                raise CheckpointError(f"{path}: its metadata has no architecture, so the model cannot be rebuilt")
-            _check_shapes(path, architecture, stored)
+            if model is None and architecture is None:
+                kind = metadata.get("module_type", "model")
+                raise CheckpointError(
+                    f"{path}: its metadata has no architecture (the model was a {kind}, not a registered module), "
+                    f"so the model cannot be rebuilt; build one and load into it: load_checkpoint(path, model={kind}())"
+                )
+            if model is None:
+                _check_shapes(path, architecture, stored, dtypes)
             state = _metadata(path, metadata)
             tensors = {key: file.get_tensor(key) for key in stored}
     except (SafetensorError, OSError) as error:
@@ -310,9 +349,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     weights = {key: value for key, value in tensors.items() if not key.startswith(OPTIMIZER_PREFIX)}
     optimizer_arrays = {key: value for key, value in tensors.items() if key.startswith(OPTIMIZER_PREFIX)}
     try:
-        model = module_from_config(architecture)
-        if weights:
-            model.to(next(iter(weights.values())).dtype)
+        if model is None:
+            model = module_from_config(architecture)
+            floats = [array.dtype for array in weights.values() if array.dtype.kind == "f"]
+            if floats:
+                model.to(floats[0])
         model.load_state_dict(weights)
         _restore_generators(model, state.pop("rng"))
         optimizer = state.pop("optimizer")
