@@ -109,7 +109,7 @@ def _json(value: Any) -> str:
 
 def _array(value: Any) -> np.ndarray:
     """A Tensor's or array's values as a contiguous array (``state_dict`` gives either)."""
-    return np.ascontiguousarray(value.numpy() if isinstance(value, Tensor) else value)
+    return np.asarray(value.numpy() if isinstance(value, Tensor) else value, order="C")  # 0-d stays 0-d
 
 
 def _architecture(model: Module) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ by where they sit, keys joined with dots, so a flat state dict's tensors are nam
 what it wants; ``{"model": state_dict}`` gives ``model.0.weight``.
 
 What round-trips, types included: Tensors (every dtype, ``requires_grad``, ``nn.Parameter``),
-NumPy arrays and scalars, ``None``, bools, ints, floats (``nan`` and ``inf`` too), strings,
+NumPy arrays and scalars, ``None``, bools, ints, floats (``nan`` and ``inf`` too, by their bits), strings,
 lists, tuples, ``Size``, dicts and ``OrderedDict`` s (key order kept; keys may be strings,
 ints, floats, bools or None), nested to any depth. So do a model's and an optimizer's
 ``state_dict()``. One Tensor (or array) saved twice loads as one object, seen twice; two
@@ -68,9 +68,21 @@ class SerializationError(RuntimeError):
     """A file ``load`` cannot read (not ours, damaged, or a pickle), or an object ``save`` cannot store."""
 
 
+FLOAT_BITS = struct.Struct(">d")
+
+
 def _float(value: float) -> float | str:
-    """A float as JSON: itself, or ``"nan"``/``"inf"``/``"-inf"`` (JSON has no non-finite numbers)."""
-    return value if math.isfinite(value) else repr(value)
+    """A float as JSON: itself, or (JSON has no nan or inf) its IEEE-754 bits in hex, so a NaN's sign survives."""
+    return value if math.isfinite(value) else FLOAT_BITS.pack(value).hex()
+
+
+def _unfloat(content: Any) -> float | None:
+    """The float ``_float`` wrote, or None if ``content`` is not one."""
+    if type(content) in (int, float):
+        return float(content)
+    if isinstance(content, str) and len(content) == 16 and all(c in "0123456789abcdef" for c in content):
+        return FLOAT_BITS.unpack(bytes.fromhex(content))[0]
+    return None
 
 
 class _Encoder:
@@ -128,7 +140,7 @@ class _Encoder:
         if array.dtype not in SAFETENSORS_DTYPES:
             raise TypeError(f"save: {_where(where)} holds {array.dtype} values, which a file cannot hold")
         name = _unused(".".join(where) or "tensor", self.tensors)
-        self.tensors[name] = np.ascontiguousarray(array)
+        self.tensors[name] = np.asarray(array, order="C")  # ascontiguousarray makes 0-d 1-d
         self.names[id(owner)] = name
         self.kept.append(owner)
         return name
@@ -159,10 +171,15 @@ def save(obj: Any, f: FileLike) -> None:
     if isinstance(f, str | os.PathLike):
         with atomic_write(f) as temporary:
             temporary.write_bytes(data)
-    elif isinstance(f, io.TextIOBase):
-        raise TypeError("save: f is a text file; open it in binary mode, open(path, 'wb')")
     else:
-        f.write(data)
+        _check_binary(f, "save", "wb").write(data)
+
+
+def _check_binary(f: IO[bytes], caller: str, mode: str) -> IO[bytes]:
+    """``f``, unless it is a text file (whose bytes would be decoded as text)."""
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(f"{caller}: f is a text file; open it in binary mode, open(path, {mode!r})")
+    return f
 
 
 def _check_map_location(map_location: Any) -> None:
@@ -183,9 +200,7 @@ def _read(f: FileLike) -> tuple[str, bytes]:
         if not path.is_file():
             raise FileNotFoundError(f"load: no file at {path}")
         return str(path), path.read_bytes()
-    data = f.read()
-    if not isinstance(data, bytes):
-        raise TypeError("load: f is a text file; open it in binary mode, open(path, 'rb')")
+    data = _check_binary(f, "load", "rb").read()
     return str(getattr(f, "name", "the file object")), data
 
 
@@ -227,8 +242,6 @@ def _header(name: str, data: bytes) -> dict[str, Any]:
         header = json.loads(data[8 : 8 + size])
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise SerializationError(f"load: {name}'s header is not valid JSON ({error})") from None
-    if not isinstance(header, dict):
-        raise SerializationError(f"load: {name}'s header is a {type(header).__name__}, not a JSON object")
     for key, entry in header.items():
         if key != "__metadata__" and (
             not isinstance(entry, dict) or entry.get("dtype") not in SAFETENSORS_DTYPES.values()
@@ -257,8 +270,8 @@ class _Decoder:
         kind, content = next(iter(node.items()))
         if kind == "int" and type(content) is int:
             return content
-        if kind == "float" and (type(content) in (int, float) or content in ("nan", "inf", "-inf")):
-            return float(content)
+        if kind == "float" and (number := _unfloat(content)) is not None:
+            return number
         if kind == "str" and isinstance(content, str):
             return content
         if kind in ("tensor", "ndarray") and isinstance(content, str):
