@@ -36,6 +36,7 @@ PUBLIC_MODULES = (
     "tinygrad_mnist.files",
     "tinygrad_mnist.train",
     "tinygrad_mnist.checkpoint",
+    "tinygrad_mnist.serialization",
     "tinygrad_mnist.plots",
     "tinygrad_mnist.viz",
     "tinygrad_mnist.recipes",

@@ -41,6 +41,8 @@ from .device import check_device, device
 from .files import atomic_write
 from .tensor import Size, Tensor
 
+__all__ = ["SerializationError", "load", "save"]
+
 FORMAT = "tinygrad_mnist.save.v1"
 #: NumPy dtype -> safetensors' name, for the dtypes a Tensor can have (NumPy has no bfloat16).
 SAFETENSORS_DTYPES = {
