@@ -321,7 +321,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file_whole_and_no_debris(tmp_p
 
 def good_file() -> bytes:
     buffer = io.BytesIO()
-    tg.save({"model": {"w": tg.arange(6.0).reshape(2, 3)}, "step": 3}, buffer)
+    tg.save({"model": {"w": tg.arange(6.0).reshape(2, 3)}, "ids": tg.arange(3), "step": 3}, buffer)
     return buffer.getvalue()
 
 
@@ -357,11 +357,12 @@ def huge_tensor() -> bytes:
         (restructured({"dict": [[{"list": []}, 1]]}), "dict key of type list"),
         (restructured({"numpy": "object", "value": None}), "which is no value it knows"),
         (restructured("[" * 100_000 + "]" * 100_000), "structure metadata"),
+        (restructured({"tensor": "ids", "requires_grad": True}), "does not fit its tensors"),
     ],
     ids=[
         "empty", "garbage", "huge-header", "cut-in-header", "cut-in-data", "huge-tensor", "bad-header-json",
         "bad-structure-json", "missing-tensor", "bad-pair", "unknown-kind", "int-as-string", "list-key",
-        "object-dtype", "deep",
+        "object-dtype", "deep", "grad-of-int",
     ],
 )  # fmt: skip
 def test_a_damaged_or_foreign_file_gets_one_message_naming_it(tmp_path, data, expected):

@@ -60,17 +60,24 @@ NUMPY_NAMES = {dtype.name for dtype in SAFETENSORS_DTYPES}
 FileLike = str | os.PathLike | IO[bytes]
 #: How a container type is named in the structure.
 CONTAINERS: dict[type, str] = {list: "list", tuple: "tuple", Size: "Size", dict: "dict", OrderedDict: "OrderedDict"}
-BUILDERS: dict[str, Callable[[Any], Any]] = {"list": list, "tuple": tuple, "Size": Size, "dict": dict}
-BUILDERS["OrderedDict"] = OrderedDict
+#: Name -> the type, which builds the container from its items (dicts from (key, value) pairs).
+BUILDERS: dict[str, Callable[[Any], Any]] = {name: kind for kind, name in CONTAINERS.items()}
 KEY_TYPES = (str, int, float, type(None))  # bool is an int
 HEADER_SIZE = struct.Struct("<Q")
 
 
-class SerializationError(RuntimeError):
-    """A file ``load`` cannot read (not ours, damaged, or a pickle), or an object ``save`` cannot store."""
-
-
 FLOAT_BITS = struct.Struct(">d")
+
+
+class SerializationError(RuntimeError):
+    """A file ``load`` cannot read: not ours, damaged, or a pickle. The message names the file."""
+
+
+def _parameter() -> type[Tensor]:
+    """``nn.Parameter``, imported when first needed: ``nn`` sits above the engine, which imports this module."""
+    from .nn.parameter import Parameter
+
+    return Parameter
 
 
 def _float(value: float) -> float | str:
@@ -92,8 +99,7 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.tensors: dict[str, np.ndarray] = {}
-        self.names: dict[int, str] = {}  # id of a saved Tensor/array -> its tensor name
-        self.kept: list[Any] = []  # the saved Tensors/arrays, alive so their ids stay theirs
+        self.names: dict[int, str] = {}  # id of a saved Tensor/array (alive: obj holds it) -> its tensor name
         self.open: set[int] = set()  # ids of the containers being walked, to refuse cycles
 
     def node(self, value: Any, where: list[str]) -> Any:
@@ -107,7 +113,7 @@ class _Encoder:
             return {"str": value}
         if isinstance(value, Tensor):
             kind = {"tensor": self.array(value, value.numpy(), where), "requires_grad": value.requires_grad}
-            return kind | ({"parameter": True} if type(value).__name__ == "Parameter" else {})
+            return kind | ({"parameter": True} if isinstance(value, _parameter()) else {})
         if isinstance(value, np.ndarray):
             return {"ndarray": self.array(value, value, where)}
         if isinstance(value, np.generic) and value.dtype in SAFETENSORS_DTYPES:
@@ -144,7 +150,6 @@ class _Encoder:
         name = _unused(".".join(where) or "tensor", self.tensors)
         self.tensors[name] = np.asarray(array, order="C")  # ascontiguousarray makes 0-d 1-d
         self.names[id(owner)] = name
-        self.kept.append(owner)
         return name
 
 
@@ -302,9 +307,7 @@ class _Decoder:
             if kind == "ndarray":
                 self.built[name] = array
             elif node.get("parameter"):
-                from .nn.parameter import Parameter  # nn sits above the engine; only Parameters need it
-
-                self.built[name] = Parameter(array, requires_grad=bool(node.get("requires_grad")))
+                self.built[name] = _parameter()(array, requires_grad=bool(node.get("requires_grad")))
             else:
                 self.built[name] = Tensor(array).requires_grad_(bool(node.get("requires_grad")))
         return self.built[name]
@@ -339,6 +342,8 @@ def load(f: FileLike, map_location: Any = None, *, weights_only: bool | None = N
         return _Decoder(name, tensors).node(structure)
     except RecursionError:
         raise SerializationError(f"load: {name}: its structure metadata is nested too deeply") from None
+    except (TypeError, ValueError, OverflowError) as error:  # e.g. an int tensor said to require grad
+        raise SerializationError(f"load: {name}: its structure metadata does not fit its tensors ({error})") from None
 
 
 def _by_offset(header: dict[str, Any]) -> Iterator[str]:
