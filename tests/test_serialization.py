@@ -319,6 +319,15 @@ def test_a_write_that_fails_midway_leaves_the_old_file_whole_and_no_debris(tmp_p
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.pt"]
 
 
+def test_saving_over_the_file_just_loaded_works(tmp_path):
+    path = tmp_path / "m.pt"
+    tg.save({"w": tg.ones(3), "step": 1}, path)
+    state = tg.load(path)
+    state["step"] += 1
+    tg.save(state, path)
+    assert same(tg.load(path), {"w": tg.ones(3), "step": 2})
+
+
 def good_file() -> bytes:
     buffer = io.BytesIO()
     tg.save({"model": {"w": tg.arange(6.0).reshape(2, 3)}, "ids": tg.arange(3), "step": 3}, buffer)
