@@ -326,3 +326,18 @@ def test_tensor_dataset_refuses_mismatched_rows_and_arrays_clearly():
 
 def test_torch_names_resolve_after_import_tinygrad_mnist_as_torch():
     assert tm.utils.data.DataLoader is data.DataLoader and tm.utils.data.TensorDataset is data.TensorDataset
+
+
+def test_the_recipes_loader_serves_epoch_e_in_the_documented_order():
+    """Checkpoints saved by earlier versions resume with the same batches only if this order never changes."""
+    from tinygrad_mnist.data.loader import DataLoader as ArrayLoader
+
+    x = np.arange(30)
+    loader = ArrayLoader(x, batch_size=7, shuffle=True, seed=5)
+    assert isinstance(loader, data.DataLoader) and isinstance(loader.dataset, data.TensorDataset)
+    for epoch in (0, 1, 4):
+        loader.set_epoch(epoch)
+        served = np.concatenate([b.numpy() for (b,) in loader])
+        np.testing.assert_array_equal(served, np.random.default_rng([5, epoch]).permutation(30))
+    unshuffled = ArrayLoader(x, batch_size=None)
+    assert len(unshuffled) == 1 and np.shares_memory(next(iter(unshuffled))[0].numpy(), x)  # a view, no copy
