@@ -2,6 +2,7 @@
 
 from . import autograd, dtypes
 from . import random as random
+from . import utils as utils
 from .autograd import (
     enable_grad,
     inference_mode,

@@ -1,27 +1,45 @@
-"""DataLoader: mini-batches of Tensors over in-memory arrays, shuffled reproducibly.
+"""The recipes' DataLoader: arrays in, the epoch's order from ``(seed, epoch)`` alone.
 
-The order of epoch ``e`` depends on ``(seed, e)`` alone, drawn from
-``np.random.default_rng([seed, e])``, so a run resumed at epoch ``e`` sees exactly
-the batches the uninterrupted run saw.
+``DataLoader(images, labels, batch_size=128, shuffle=True, seed=0)`` is ``utils.data.DataLoader`` over a
+``TensorDataset`` of the arrays with an ``EpochSampler``: epoch ``e``'s order is
+``np.random.default_rng([seed, e]).permutation(rows)``, so a run resumed at epoch ``e`` (``set_epoch``) sees
+exactly the batches the uninterrupted run saw, which checkpoints rely on.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..tensor import Tensor
+from ..utils import data
 
 
-class DataLoader:
+class EpochSampler(data.Sampler):
+    """Rows ``0 .. rows-1`` shuffled by ``(seed, epoch)``; each ``iter()`` serves one epoch and moves to the next."""
+
+    def __init__(self, rows: int, seed: int) -> None:
+        self.rows, self.seed, self.epoch = rows, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next ``iter()`` serve epoch ``epoch``'s order."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        self.epoch += 1
+        return iter(np.random.default_rng([self.seed, self.epoch - 1]).permutation(self.rows).tolist())
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+class DataLoader(data.DataLoader):
     """``for x, y in DataLoader(images, labels, batch_size=128, shuffle=True, seed=0)``.
 
-    Takes one or more arrays with the same number of rows and yields a tuple of
-    Tensors, one per array, per batch. ``batch_size=None`` yields the full batch
-    each epoch, as the notebook trains. Dtypes are kept as given. Each ``iter()``
-    starts the next epoch; ``set_epoch`` chooses it (for resuming).
+    Takes one or more arrays with the same number of rows and yields a list of Tensors, one per array, per
+    batch. ``batch_size=None`` yields the full batch each epoch, as the notebook trains (not PyTorch's
+    "unbatched"). Dtypes are kept as given. Each ``iter()`` starts the next epoch; ``set_epoch`` chooses it.
     """
 
     def __init__(
@@ -34,46 +52,30 @@ class DataLoader:
     ) -> None:
         if not arrays:
             raise ValueError("DataLoader needs at least one array, e.g. DataLoader(images, labels, batch_size=128)")
-        self.arrays = tuple(a.numpy() if isinstance(a, Tensor) else np.asarray(a) for a in arrays)
-        rows = len(self.arrays[0]) if self.arrays[0].ndim else 0
+        tensors = [a if isinstance(a, Tensor) else Tensor(np.asarray(a)) for a in arrays]
+        rows = len(tensors[0]) if tensors[0].ndim else 0
         if rows == 0:
-            raise ValueError(f"DataLoader: array 0 has shape {self.arrays[0].shape}, with no examples to serve")
-        for index, array in enumerate(self.arrays):
-            if array.ndim == 0 or len(array) != rows:
+            raise ValueError(f"DataLoader: array 0 has shape {tuple(tensors[0].shape)}, with no examples to serve")
+        for index, tensor in enumerate(tensors):
+            if tensor.ndim == 0 or len(tensor) != rows:
                 raise ValueError(
-                    f"DataLoader: array {index} has shape {array.shape}, but array 0 has {rows} rows; "
+                    f"DataLoader: array {index} has shape {tuple(tensor.shape)}, but array 0 has {rows} rows; "
                     "every array needs one row per example"
                 )
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"DataLoader: batch_size must be a positive int or None (full batch), got {batch_size!r}")
-        self.batch_size = rows if batch_size is None else batch_size
-        self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
-        self.epoch = 0
+        super().__init__(
+            data.TensorDataset(*tensors),
+            batch_size=rows if batch_size is None else batch_size,
+            sampler=EpochSampler(rows, seed) if shuffle else data.SequentialSampler(range(rows)),
+            drop_last=drop_last,
+        )
 
     @property
     def num_rows(self) -> int:
-        return len(self.arrays[0])
+        return len(self.dataset)
 
     def set_epoch(self, epoch: int) -> None:
-        """Make the next ``iter()`` produce epoch ``epoch``'s order."""
-        self.epoch = epoch
-
-    def order(self, epoch: int) -> np.ndarray | None:
-        """Row indices for ``epoch`` in the order they are served; None when not shuffling (rows in order)."""
-        if not self.shuffle:
-            return None
-        return np.random.default_rng([self.seed, epoch]).permutation(self.num_rows)
-
-    def __len__(self) -> int:
-        """Batches per epoch."""
-        if self.drop_last:
-            return self.num_rows // self.batch_size
-        return math.ceil(self.num_rows / self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        order = self.order(self.epoch)
-        self.epoch += 1
-        for batch in range(len(self)):
-            start = batch * self.batch_size
-            rows = slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
-            yield tuple(Tensor(array[rows]) for array in self.arrays)
+        """Make the next ``iter()`` serve epoch ``epoch``'s order (the order depends on nothing else)."""
+        if isinstance(self.sampler, EpochSampler):
+            self.sampler.set_epoch(epoch)

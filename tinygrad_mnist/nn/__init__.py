@@ -1,6 +1,6 @@
 """Neural-network building blocks with PyTorch's names: modules, layers, losses, initialisation."""
 
-from . import functional, init
+from . import functional, init, utils
 from .container import Sequential
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import Dropout, Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
@@ -28,6 +28,7 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "utils",
     "module_from_config",
     "module_to_config",
     "register_module",
