@@ -115,9 +115,10 @@ def test_dropout_between_layers_only_and_only_in_training():
     rng = np.random.default_rng(4)
     theirs, ours = pair("LSTM", input_size=3, hidden_size=4, num_layers=2, dropout=1.0)
     x = rng.standard_normal((5, 2, 3))
-    out_t, _ = theirs(torch.tensor(x))  # dropout 1.0 is deterministic: the second layer sees zeros
-    out_o, _ = ours(Tensor(x))
-    np.testing.assert_allclose(out_o.numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    out_t, (h_t, c_t) = theirs(torch.tensor(x))  # dropout 1.0 is deterministic: the second layer sees zeros
+    out_o, (h_o, c_o) = ours(Tensor(x))
+    for a, b in [(out_o, out_t), (h_o, h_t), (c_o, c_t)]:
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
     theirs.eval(), ours.eval()
     np.testing.assert_allclose(ours(Tensor(x))[0].numpy(), theirs(torch.tensor(x))[0].detach().numpy(), rtol=1e-10)
 
