@@ -8,8 +8,17 @@ from .loss import CrossEntropyLoss
 from .module import IncompatibleKeys, Module, RemovableHandle
 from .parameter import Parameter
 from .registry import module_from_config, module_to_config, register_module, registered_modules
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "AvgPool2d",
     "Conv2d",
     "MaxPool2d",
