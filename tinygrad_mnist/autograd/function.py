@@ -113,9 +113,18 @@ class Function:
     @property
     def saved_tensors(self) -> tuple[Tensor | None, ...]:
         """The saved tensors, connected to the graph (so ``backward`` can be differentiated again)."""
-        if self._saved is None:
+        saved = self._saved
+        if saved is None:
             raise RuntimeError(_freed_message(self))
-        return tuple([None if entry is None else self._unpack(entry) for entry in self._saved])
+        tensors = []
+        for entry in saved:
+            if entry is None:
+                tensors.append(None)
+            elif entry[0] is not None and entry[3][0] == entry[4]:  # an unchanged leaf: given back as saved
+                tensors.append(entry[0])
+            else:
+                tensors.append(self._unpack(entry))
+        return tuple(tensors)
 
     def _pack(self, out: Any, returned: Any) -> None:
         """Turn ``_to_save`` into entries that hold leaves as they are and any other tensor as its
@@ -216,7 +225,13 @@ class Function:
     def _several_outputs(ctx: Function, record: bool, returned: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
         """``apply`` for a ``forward`` that returned a tuple: a tuple of Tensors (or None), each
         floating one recorded through its own ``OutputOf`` edge."""
-        outs = tuple([None if item is None else _as_output(ctx, item, args) for item in returned])
+        wrap = tensor_module.Tensor._wrap
+        outs = tuple(
+            [
+                None if item is None else wrap(item) if type(item) is np.ndarray else _as_output(ctx, item, args)
+                for item in returned
+            ]
+        )
         if record:
             ctx.outputs = tuple([None if o is None else (o._data.shape, o._data.dtype) for o in outs])
             ctx.out_shape, ctx.out_dtype = next((meta for meta in ctx.outputs if meta is not None), ((), ctx.out_dtype))
