@@ -1,6 +1,8 @@
 """tinygrad_mnist: a small, graph-based reverse-mode autodiff framework on NumPy."""
 
 from . import autograd, dtypes
+from . import nn as nn
+from . import optim as optim
 from . import random as random
 from . import utils as utils
 from .autograd import (
@@ -146,6 +148,8 @@ __all__ = [
     "Size",
     "Tensor",
     "autograd",
+    "nn",
+    "optim",
     "cat",
     "concat",
     "concatenate",
